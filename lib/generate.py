@@ -45,6 +45,7 @@ def chat(model, tokenizer, messages: list[dict], tools: list[dict] | None = None
         "text": strip_end(tokenizer.decode(new, skip_special_tokens=False)),
         "prompt_tokens": prompt_len,
         "new_tokens": int(new.numel()),
+        "token_ids": new.tolist(),
         "seconds": seconds,
         "tokens_per_s": new.numel() / seconds if seconds > 0 else float("nan"),
         "stopped": stopped,

@@ -60,3 +60,27 @@ def keeps_assistant_header(tokenizer, prompt_ids: list[int]) -> bool:
     """
     header = tokenizer.encode(ASSISTANT_HEADER, add_special_tokens=False)
     return list(prompt_ids[-len(header):]) == header
+
+
+def collator_style_labels(input_ids: list[int], pad_id: int) -> list[int]:
+    """Labels as a plain language-modelling collator makes them: every PAD position becomes -100.
+
+    If PAD and EOS are the same id, the end-of-turn token is masked too and the model never learns
+    to stop.
+
+    >>> collator_style_labels([5, 2, 2], pad_id=2)
+    [5, -100, -100]
+    """
+    return [IGNORE if tok == pad_id else tok for tok in input_ids]
+
+
+def highlight_html(tokenizer, input_ids: list[int], labels: list[int]) -> str:
+    """HTML of a conversation with trained tokens on a green background (for the notebooks)."""
+    import html
+
+    parts = []
+    for tok, label in zip(input_ids, labels):
+        text = html.escape(tokenizer.decode([tok])).replace("\n", "↵<br>")
+        parts.append(f'<span style="background:#b7e4c7">{text}</span>' if label != IGNORE else
+                     f'<span style="color:#888">{text}</span>')
+    return '<div style="font-family:monospace;font-size:12px;line-height:1.5">' + "".join(parts) + "</div>"

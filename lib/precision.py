@@ -5,6 +5,8 @@ runs NF4 on the CPU too, but without fast kernels: the table shows what that cos
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from .generate import chat
 from .memory import track_peak
 from .models import free, load_model
@@ -26,10 +28,8 @@ def compare_precisions(profile: dict, prompts: list[str], max_new_tokens: int = 
     Columns: variant, load_s, footprint_gib (weights), peak memory (RSS, GPU), tokens_per_s over
     all prompts, and the answers.
     """
-    from .models import choose_backend
-
     rows = []
-    variants = variants or variants_for(choose_backend(profile)[0])
+    variants = variants or variants_for(loaded_backend(profile))
     for name, kwargs in variants.items():
         with track_peak() as mem:
             loaded = load_model(profile, **kwargs)
@@ -47,3 +47,26 @@ def compare_precisions(profile: dict, prompts: list[str], max_new_tokens: int = 
         rows.append(row)
         free(loaded)
     return rows
+
+
+def footprint_table(profile: dict, sources=("random-tiny", "embedded")) -> list[dict]:
+    """Measured weight memory of each locally available model at 16-bit and 4-bit (plus the profile's own)."""
+    sources = list(dict.fromkeys([*sources, profile["model"]["source"]]))
+    rows = []
+    for source in sources:
+        variant = {**profile, "model": {**profile["model"], "source": source}}
+        for label, in4 in (("16-bit", False), ("4-bit NF4", True)):
+            # 16-bit on the CPU too, so both rows keep embeddings and norms at the same precision
+            loaded = load_model(variant, load_in_4bit=in4,
+                                dtype="bfloat16" if loaded_backend(variant) == "hf" else None)
+            rows.append({"model": Path(loaded.source).name or loaded.source, "precision": label,
+                         "parameters (M)": round(loaded.parameters / 1e6, 1),
+                         "footprint (MiB)": round(loaded.footprint_gib() * 1024, 1)})
+            free(loaded)
+    return rows
+
+
+def loaded_backend(profile: dict) -> str:
+    from .models import choose_backend
+
+    return choose_backend(profile)[0]

