@@ -61,16 +61,23 @@ def step_by_step(model, tokenizer, messages: list[dict], steps: int = 8) -> list
     """
     ids = tokenizer.apply_chat_template(normalise_messages(messages), add_generation_prompt=True,
                                         return_tensors="pt", return_dict=True)["input_ids"].to(model.device)
-    rows, past, step_input = [], None, ids
+    rows, past, step_input, seen = [], None, ids, 0
     for step in range(steps):
         start = time.perf_counter()
-        out = model(input_ids=step_input, past_key_values=past, use_cache=True)
-        next_id = int(out.logits[0, -1].argmax())
+        # explicit positions and mask: what generate() passes too (Unsloth's fast path needs them)
+        positions = torch.arange(seen, seen + step_input.shape[1], device=model.device).unsqueeze(0)
+        mask = torch.ones(1, seen + step_input.shape[1], dtype=torch.long, device=model.device)
+        out = model(input_ids=step_input, past_key_values=past, position_ids=positions,
+                    attention_mask=mask, use_cache=True)
+        # Unsloth's fast inference path may return a plain (logits, past_key_values, ...) tuple
+        logits, cache = (out.logits, out.past_key_values) if hasattr(out, "logits") else (out[0], out[1])
+        next_id = int(logits[0, -1].argmax())
         if model.device.type == "cuda":
             torch.cuda.synchronize()
         rows.append({"step": step, "input_tokens": step_input.shape[1], "token_id": next_id,
                      "token": tokenizer.decode([next_id]), "ms": (time.perf_counter() - start) * 1000})
-        past, step_input = out.past_key_values, torch.tensor([[next_id]], device=model.device)
+        seen += step_input.shape[1]
+        past, step_input = cache, torch.tensor([[next_id]], device=model.device)
         if next_id == tokenizer.eos_token_id:
             break
     return rows
