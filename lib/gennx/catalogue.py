@@ -1,0 +1,104 @@
+"""The GEN NX tool catalogue (data/gennx/tier*.json): look tools up, offer them to a model, check call arguments.
+
+>>> cat = load_catalogue()
+>>> cat["create_node"].tier, cat["create_node"].api["path"]
+(1, '/db/NODE')
+>>> cat.check_call("create_node", {"id": 1, "x": 0, "y": 0})
+["create_node: 'z' is a required property"]
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator
+
+from ..paths import DATA
+from .mapping import ApiRequest, build_request, invert_request
+
+CATALOGUE_DIR = DATA / "gennx"
+TIERS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    tier: int
+    description: str
+    parameters: dict
+    api: dict
+    status: str
+
+    def openai(self) -> dict:
+        """The tool as the model sees it: OpenAI function form (what goes into <tools>)."""
+        return {"type": "function", "function": {"name": self.name, "description": self.description,
+                                                 "parameters": self.parameters}}
+
+
+class Catalogue:
+    """All tools by name, with argument checking and the call ⇄ request mapping."""
+
+    def __init__(self, tools: list[Tool]):
+        self.tools = {t.name: t for t in tools}
+        if len(self.tools) != len(tools):
+            raise ValueError("duplicate tool names in the catalogue")
+        self._validators = {t.name: Draft202012Validator(t.parameters) for t in tools}
+
+    def __getitem__(self, name: str) -> Tool:
+        return self.tools[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tools
+
+    def __len__(self) -> int:
+        return len(self.tools)
+
+    def tier(self, tier: int) -> list[Tool]:
+        return [t for t in self.tools.values() if t.tier == tier]
+
+    def openai_tools(self, names) -> list[dict]:
+        return [self.tools[n].openai() for n in names]
+
+    def check_call(self, name: str, arguments) -> list[str]:
+        """Problems with a call, each naming the tool and the field; empty when the call is valid."""
+        if name not in self.tools:
+            return [f"unknown tool '{name}'"]
+        if not isinstance(arguments, dict):
+            return [f"{name}: arguments must be an object"]
+        problems = []
+        for err in sorted(self._validators[name].iter_errors(arguments), key=lambda e: list(e.path)):
+            where = ".".join(str(p) for p in err.path)
+            problems.append(f"{name}: {where + ': ' if where else ''}{err.message}")
+        return problems
+
+    def to_request(self, name: str, arguments: dict) -> ApiRequest:
+        """The one API request a (valid) call stands for."""
+        return build_request(self.tools[name].api, arguments)
+
+    def from_request(self, request: ApiRequest) -> list[tuple[str, dict]]:
+        """The calls that map to `request` (the reverse mapping), most specific tier first."""
+        found = []
+        for tool in self.tools.values():
+            if tool.tier == 3:
+                continue
+            args = invert_request(tool.api, request)
+            if args is not None and not self.check_call(tool.name, args):
+                found.append((tool.name, args))
+        return found
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Catalogue:
+    """Read every tier file that exists (tier 1 must)."""
+    tools = []
+    for tier in TIERS:
+        path = CATALOGUE_DIR / f"tier{tier}.json"
+        if not path.exists():
+            if tier == 1:
+                raise FileNotFoundError(path)
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for t in data["tools"]:
+            tools.append(Tool(t["name"], tier, t["description"], t["parameters"], t["api"], t.get("status", "")))
+    return Catalogue(tools)
