@@ -148,7 +148,7 @@ class GenNxSandbox:
         return {item: copy.deepcopy(written)}
 
     def _delete(self, item, table, ids):
-        keys = list(table) if ids is None else [k for k in ids if k in table]
+        keys = list(table) if ids is None else [k for k in dict.fromkeys(ids) if k in table]
         if item in ("NODE", "MATL", "SECT", "THIK"):
             field = {"NODE": "NODE", "MATL": "MATL", "SECT": "SECT", "THIK": "SECT"}[item]
             for eid, e in self.table("ELEM").items():
@@ -156,7 +156,7 @@ class GenNxSandbox:
                 planar = e["TYPE"] in ("PLATE", "WALL")
                 if item in ("SECT", "THIK") and (item == "THIK") != planar:
                     continue
-                hit = [k for k in keys if int(k) in values]
+                hit = [k for k in keys if k in {str(v) for v in values}]
                 if hit:  # assumed: the sandbox refuses rather than leave dangling elements
                     raise RequestRejected(f"{item} {hit[0]} is used by element {eid}; delete the element first")
         for key in keys:
@@ -364,10 +364,14 @@ class GenNxSandbox:
         if r.get("FLOOR_LOAD_TYPE_NAME") not in {x["NAME"] for x in db.get("FBLD", {}).values()}:
             raise RequestRejected(f"FBLA: floor load type '{r.get('FLOOR_LOAD_TYPE_NAME')}' does not exist")
         nodes = r.get("NODES")
-        if not isinstance(nodes, list) or len(nodes) < 3:
-            raise RequestRejected("FBLA.NODES must list at least 3 nodes")
+        if not isinstance(nodes, list) or len(set(nodes)) < 3 or len(set(nodes)) != len(nodes):
+            raise RequestRejected("FBLA.NODES must list at least 3 different nodes")
         for n in nodes:
             self._exists(db, "NODE", n, "FBLA: node")
+        from .solver import _polygon_area_xy
+
+        if _polygon_area_xy([[db["NODE"][str(n)]["X"], db["NODE"][str(n)]["Y"]] for n in nodes]) < 1e-9:
+            raise RequestRejected("FBLA.NODES enclose no area in plan")
         return r
 
     def _check_stor(self, key, r, db):
@@ -449,6 +453,9 @@ class GenNxSandbox:
             except AnalysisError as err:
                 self.results = None
                 raise RequestRejected(str(err)) from err
+            except (ArithmeticError, ValueError, KeyError, IndexError) as err:  # a model the solver cannot take
+                self.results = None
+                raise RequestRejected(f"Analysis failed: {type(err).__name__}: {err}") from err
             return dict(COMPLETE)
         if item == "CLOSE":
             self.new_document()

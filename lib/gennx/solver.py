@@ -151,6 +151,11 @@ class _Builder:
 
     def _supports(self, rotation_free):
         supported = {}
+        # a plane structure type restrains the out-of-plane DOFs of every node (GEN order DX DY DZ RX RY RZ)
+        plane = {1: "010101", 2: "100011", 3: "001110", 4: "000001"}.get(self.db.get("STYP", {}).get("1", {}).get("STYP", 0))
+        if plane:
+            for node in self.model.nodes:
+                supported[node] = [plane[i] == "1" for i in [0, 2, 1, 3, 5, 4]]
         for key, item in _items(self.db.get("CONS", {})):
             code = item["CONSTRAINT"]
             flags = supported.setdefault(key, [False] * 6)

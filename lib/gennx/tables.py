@@ -23,7 +23,7 @@ class TableError(ValueError):
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.6g}" if abs(value) >= 1e-12 else "0"
+    return f"{value:.7g}" if abs(value) >= 1e-12 else "0"
 
 
 def _cases(sandbox, names: list[str]):
