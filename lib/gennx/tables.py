@@ -7,7 +7,7 @@ from __future__ import annotations
 
 FORCE_LABEL = {"N": "N", "KN": "kN", "KGF": "kgf", "TONF": "tonf", "LBF": "lbf", "KIPS": "kips"}
 DIST_LABEL = {"M": "m", "CM": "cm", "MM": "mm", "FT": "ft", "IN": "in"}
-ALLOWABLE_DRIFT_RATIO = 0.015   # KDS 41 17 00, importance class II (the table's default check)
+ALLOWABLE_DRIFT_RATIO = 0.015   # KDS 41 17 00 allowable drift for seismic grade I (0.010 special, 0.020 grade II)
 HEADS = {
     "REACTIONG": ["Index", "Node", "Load", "FX", "FY", "FZ", "MX", "MY", "MZ"],
     "DISPLACEMENTG": ["Index", "Node", "Load", "DX", "DY", "DZ", "RX", "RY", "RZ"],

@@ -1,0 +1,210 @@
+"""Values for the `{slot}` placeholders of the seeds: realistic, consistent with the context model, seeded.
+
+Each sampler takes a `random.Random` and returns a value (or a dict of related values, e.g. a material
+standard with a grade of that standard). `fill_slots` samples every slot a seed uses.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from ..paths import DATA
+from .contexts import SAVED_PATHS
+
+GRADES = json.loads((DATA / "gennx" / "material_grades.json").read_text(encoding="utf-8"))["standards"]
+FRAME_BASE, FRAME_TOPS = [1, 2, 3, 4], [11, 12, 13, 14, 21, 22, 23, 24]
+COLUMNS, BEAMS = list(range(1, 9)), list(range(9, 17))
+PANELS = [[11, 12, 13, 14], [21, 22, 23, 24]]
+WALLS = [[1, 2, 12, 11], [2, 3, 13, 12], [3, 4, 14, 13], [4, 1, 11, 14], [11, 12, 22, 21], [12, 13, 23, 22]]
+KS_H = ["H 400x200x8/13", "H 300x150x6.5/9", "H 588x300x12/20", "H 350x175x7/11", "H 250x250x9/14",
+        "H 200x200x8/12", "H 500x200x10/16", "H 600x200x11/17", "H 294x200x8/12", "H 390x300x10/16", "H 450x200x9/14"]
+ROLLED = [("AISC", "W14X22"), ("AISC", "W12X26"), ("AISC", "W10X33"), ("EN", "HEA300"), ("EN", "HEB300"), ("EN", "IPE300"), ("EN", "IPE400")]
+NEW_CASES = [("SDL", "D", "고정하중"), ("LR", "LR", "지붕활하중"), ("WY", "W", "풍하중"), ("EY", "E", "지진하중"),
+             ("SNOW", "S", "적설하중"), ("TEMP", "T", "온도하중"), ("LL2", "L", "활하중"), ("PART", "D", "고정하중"),
+             ("RAIN", "R", "강우하중"), ("CONST", "L", "활하중"), ("WX2", "W", "풍하중"), ("EQY", "E", "지진하중")]
+DESCRIPTIONS = ["superimposed dead", "roof live", "partition", "equipment", "finishes", "추가 고정하중", "설비하중", "마감하중"]
+FACTORS = [(1.2, 1.6), (1.2, 1.0), (1.35, 1.5), (1.0, 1.0), (1.2, 0.5), (0.9, 0.0), (1.5, 1.8), (1.1, 1.3)]
+FLOOR_TYPES = ["Residential", "Corridor", "Roof", "Lobby", "Storage", "Classroom", "Parking", "Mech"]
+
+
+def _num(value: float):
+    """Round to what a person would say: 3.0 → 3, 0.35 stays."""
+    value = round(value, 4)
+    return int(value) if value == int(value) else value
+
+
+def _two(rng, pool):
+    a, b = rng.sample(pool, 2)
+    return a, b
+
+
+def _subset(rng, pool, low=1, high=4):
+    return sorted(rng.sample(pool, rng.randint(low, min(high, len(pool)))))
+
+
+def _material(rng):
+    standard = rng.choice(sorted(GRADES))
+    grade = rng.choice(sorted(GRADES[standard]["grades"]))
+    return {"standard": standard, "grade": grade, "mtype": "STEEL" if GRADES[standard]["family"] == "steel" else "CONC"}
+
+
+def _rect(rng):
+    b = rng.choice([0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8])
+    h = rng.choice([x for x in (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0) if x >= b])
+    return {"b": _num(b), "h": _num(h), "bmm": int(round(b * 1000)), "hmm": int(round(h * 1000))}
+
+
+def _h_dims(rng):
+    hh = rng.choice([0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7])
+    hb = rng.choice([x for x in (0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3) if x <= hh])
+    tw = rng.choice([0.006, 0.0065, 0.007, 0.008, 0.009, 0.01, 0.012])
+    tf = rng.choice([0.009, 0.01, 0.011, 0.012, 0.014, 0.016, 0.02])
+    return {"hh": hh, "hb": hb, "tw": tw, "tf": tf, "hmm2": f"{int(hh * 1000)}x{int(hb * 1000)}"}
+
+
+def _pipe(rng):
+    d = rng.choice([0.1143, 0.1398, 0.1651, 0.2191, 0.2733, 0.3185, 0.3556, 0.4064])
+    t = rng.choice([0.0045, 0.006, 0.008, 0.0095, 0.012])
+    return {"d": d, "t": t, "dmm": f"{d * 1000:g}", "tmm": f"{t * 1000:g}"}
+
+
+def _circle(rng):
+    d = rng.choice([0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2])
+    return {"d": _num(d), "dmm": int(round(d * 1000))}
+
+
+def _load_case(rng):
+    name, ltype, ko = rng.choice(NEW_CASES)
+    return {"new_case": name, "ltype": ltype, "ltype_ko": ko}
+
+
+def _factors(rng):
+    d, l = rng.choice(FACTORS)
+    return {"d_f": _num(d), "l_f": _num(l)} if l else {"d_f": _num(d), "l_f": 1.6}
+
+
+def _nodes_pair(rng):
+    a, b = _two(rng, FRAME_BASE + FRAME_TOPS)
+    return {"ni": a, "nj": b}
+
+
+def _forces(rng, *names, low=5, high=200, step=5):
+    out = {}
+    for name in names:
+        value = rng.randrange(low, high + 1, step)
+        out[name] = value
+        out["neg" + name] = -value
+    return out
+
+
+def _story_pair(rng):
+    a, b = _two(rng, ["2F", "3F"])
+    return {"story": a, "story2": b}
+
+
+SAMPLERS = {
+    "new_node": lambda r: {"new_node": r.randint(100, 499), "new_node2": r.randint(500, 999)},
+    "spare_node": lambda r: r.randint(301, 305),
+    "x": lambda r: _num(r.randrange(0, 49) * 0.5), "y": lambda r: _num(r.randrange(0, 41) * 0.5),
+    "z": lambda r: _num(r.choice([3.0, 3.2, 3.5, 4.0, 4.2, 4.5, 6.0, 7.0, 8.4, 10.5, 12.0])),
+    "new_elem": lambda r: r.randint(100, 999), "ni": _nodes_pair,
+    "mat": lambda r: r.choice([1, 2]), "sect": lambda r: r.choice([1, 2, 3]), "beta": lambda r: r.choice([0, 90]),
+    "quad": lambda r: r.choice(PANELS), "wallq": lambda r: r.choice(WALLS), "thick": lambda r: r.choice([1, 2]),
+    "wall_id": lambda r: r.randint(1, 20),
+    "elem": lambda r: dict(zip(("elem", "elem2"), r.sample(COLUMNS + BEAMS, 2))),
+    "new_mat": lambda r: r.randint(3, 30), "new_sect": lambda r: r.randint(4, 40), "new_thick": lambda r: r.randint(3, 20),
+    "new_group": lambda r: r.randint(1, 20), "standard": _material,
+    "cgrade": lambda r: r.choice(sorted(GRADES["KS01(RC)"]["grades"])), "sgrade": lambda r: r.choice(sorted(GRADES["KS21(S)"]["grades"])),
+    "hname": lambda r: r.choice(KS_H), "rolled": lambda r: dict(zip(("rolled_db", "rolled"), r.choice(ROLLED))),
+    "b": _rect, "hh": _h_dims, "d": None, "t": None,
+    "slab": lambda r: (lambda s: {"slab": s, "slabmm": int(round(s * 1000))})(r.choice([0.12, 0.15, 0.18, 0.2, 0.21, 0.25, 0.3])),
+    "base": lambda r: (lambda b: {"base": b, "base2": [n for n in FRAME_BASE if n not in b][:1] or [4]})(_subset(r, FRAME_BASE, 1, 3)),
+    "tops": lambda r: _subset(r, FRAME_TOPS, 1, 4), "node": lambda r: dict(zip(("node", "node2"), r.sample(FRAME_TOPS, 2))),
+    "beam": lambda r: r.choice(BEAMS), "beams": lambda r: _subset(r, BEAMS, 1, 4), "cols": lambda r: _subset(r, COLUMNS, 2, 4),
+    "k": lambda r: {"k": r.choice([1e3, 5e3, 1e4, 2e4, 5e4, 1e5]), "k2": r.choice([1e4, 5e4, 1e5, 5e5, 1e6])},
+    "new_case": _load_case, "desc": lambda r: r.choice(DESCRIPTIONS),
+    "case": lambda r: r.choice(["DL", "LL"]), "lcase": lambda r: r.choice(["WX", "EX"]),
+    "combo": lambda r: r.choice(["1.2D+1.6L", "1.4D"]),
+    "p": lambda r: _forces(r, "p", "p2"), "w": lambda r: (lambda v: {"w": v, "negw": -v})(_num(r.randrange(10, 121) * 0.5)),
+    "q": lambda r: (lambda v: {"q": v, "negq": -v})(_num(r.randrange(2, 21) * 0.5)),
+    "qd": lambda r: (lambda d, l: {"qd": d, "negqd": -d, "ql": l, "negql": -l})(_num(r.randrange(4, 17) * 0.5), _num(r.randrange(4, 13) * 0.5)),
+    "fname": lambda r: r.choice(FLOOR_TYPES), "floor": lambda r: r.choice(PANELS),
+    "new_story_id": lambda r: (lambda i: {"new_story_id": i, "sname": r.choice([f"{i}F", "Roof", "PH", f"{i}층"]), "level": _num(3.5 * (i - 1))})(r.randint(4, 9)),
+    "story": _story_pair, "wcase_id": lambda r: 3, "ecase_id": lambda r: 4,
+    "fx": lambda r: {"fx": r.randrange(10, 301, 5), "fx2": r.randrange(10, 301, 5), "fy": r.randrange(0, 151, 5)},
+    "d_f": _factors, "gname": lambda r: r.choice(["Columns_1F", "Beams_2F", "Core", "Frame_A", "Perimeter", "Roof_Beams"]),
+    "gravity": lambda r: r.choice([9.806, 9.81, 9.80665]), "stype": lambda r: r.choice(["3D", "X-Z", "Y-Z", "X-Y"]),
+    "mass": lambda r: r.choice(["lumped", "consistent"]),
+    "force": lambda r: r.choice(["KN", "N", "KGF", "TONF", "KIPS", "LBF"]), "length": lambda r: r.choice(["M", "MM", "CM", "FT", "IN"]),
+    "path": lambda r: r.choice(SAVED_PATHS), "pos": lambda r: r.choice([0.25, 0.3, 0.4, 0.5, 0.6, 0.75]),
+    "E": lambda r: r.choice([{"E": 2.1e8, "nu": 0.3, "gamma": 77, "mname": "UserSteel"}, {"E": 1.1e7, "nu": 0.3, "gamma": 5, "mname": "Timber"},
+                             {"E": 7.0e7, "nu": 0.33, "gamma": 27, "mname": "Alu"}, {"E": 2.5e7, "nu": 0.2, "gamma": 18, "mname": "LightConc"},
+                             {"E": 2.0e7, "nu": 0.25, "gamma": 19, "mname": "GFRP"}]),
+    "plate": lambda r: r.choice([101, 102]),
+}
+# slots filled by another slot's sampler (joint values)
+ALIASES = {"new_node2": "new_node", "nj": "ni", "elem2": "elem", "grade": "standard", "mtype": "standard",
+           "h": "b", "bmm": "b", "hmm": "b", "hb": "hh", "tw": "hh", "tf": "hh", "hmm2": "hh", "slabmm": "slab",
+           "base2": "base", "node2": "node", "k2": "k", "negp": "p", "p2": "p", "negp2": "p", "negw": "w", "negq": "q",
+           "ql": "qd", "negqd": "qd", "negql": "qd", "sname": "new_story_id", "level": "new_story_id", "story2": "story",
+           "fx2": "fx", "fy": "fx", "l_f": "d_f", "ltype": "new_case", "ltype_ko": "new_case", "rolled_db": "rolled",
+           "nu": "E", "gamma": "E", "mname": "E", "dmm": "d", "tmm": "d"}
+SLOT = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+
+
+def slots_in(obj) -> set[str]:
+    """Every `{slot}` name used anywhere in a seed (user text, calls, summary)."""
+    return set(SLOT.findall(json.dumps(obj, ensure_ascii=False)))
+
+
+def fill_slots(names: set[str], rng, pipe: bool = False) -> dict:
+    """Sample a value for each slot; joint samplers fill their related slots together."""
+    values: dict = {}
+    for name in sorted(names):
+        if name in values:
+            continue
+        root = ALIASES.get(name, name)
+        if root == "d":
+            sampled = _pipe(rng) if pipe else _circle(rng)
+        elif root == "t":
+            sampled = _pipe(rng)
+        else:
+            if root not in SAMPLERS or SAMPLERS[root] is None:
+                raise KeyError(f"no sampler for slot '{name}'")
+            sampled = SAMPLERS[root](rng)
+        if isinstance(sampled, dict):
+            for key, value in sampled.items():
+                values.setdefault(key, value)
+        else:
+            values[root] = sampled
+    missing = names - set(values)
+    if missing:
+        raise KeyError(f"slots without a value: {sorted(missing)}")
+    return values
+
+
+def say(value) -> str:
+    """How a value reads in a request: lists as '1, 2, 3', floats without a trailing .0."""
+    if isinstance(value, list):
+        return ", ".join(say(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) < 1e5 else f"{value:.3g}"
+    return str(value)
+
+
+def substitute(template, values: dict):
+    """Fill a seed template: a string that is exactly '{slot}' becomes the typed value, others are formatted."""
+    if isinstance(template, str):
+        whole = SLOT.fullmatch(template)
+        if whole:
+            return values[whole.group(1)]
+        return SLOT.sub(lambda m: say(values[m.group(1)]), template)
+    if isinstance(template, list):
+        out = []
+        for item in template:
+            filled = substitute(item, values)
+            out.append(filled)
+        return out
+    if isinstance(template, dict):
+        return {k: substitute(v, values) for k, v in template.items()}
+    return template
