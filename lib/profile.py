@@ -19,7 +19,7 @@ import yaml
 
 from .paths import PROFILES
 
-REQUIRED_SECTIONS = ("model", "quantization", "lora", "lora_fallback", "training", "inference")
+REQUIRED_SECTIONS = ("model", "quantization", "lora", "lora_fallback", "training", "inference", "dataset")
 
 
 class ProfileError(ValueError):

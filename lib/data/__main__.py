@@ -2,6 +2,7 @@
 
     python -m lib.data build [--total 2600] [--seed 42] [--profile laptop-6gb] [--out data/processed]
     python -m lib.data validate FILE.jsonl [--profile laptop-6gb] [--keep VALID.jsonl]
+    python -m lib.data instructions
 """
 from __future__ import annotations
 
@@ -25,7 +26,13 @@ def main(argv=None) -> int:
     v.add_argument("file")
     v.add_argument("--profile", default="laptop-6gb")
     v.add_argument("--keep", default=None, help="write the valid lines here")
+    sub.add_parser("instructions", help="rebuild data/instructions/course_alpaca.jsonl from the glossary")
     args = parser.parse_args(argv)
+    if args.command == "instructions":
+        from .instructions import COURSE_SET, write_course_instructions
+
+        print(f"{write_course_instructions()} rows → {COURSE_SET}")
+        return 0
     if args.command == "build":
         result = build_dataset(total=args.total, seed=args.seed, profile=args.profile, out_dir=args.out, echo=print)
         print_counts(result)

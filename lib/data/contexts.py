@@ -22,6 +22,8 @@ EXTRA = [
     ("create_plate_thickness", {"id": 2, "name": "W200", "thickness": 0.2}),
     ("create_load_case", {"name": "WX", "load_type": "W", "description": "wind X"}),
     ("create_load_case", {"name": "EX", "load_type": "E", "description": "earthquake X"}),
+    ("create_load_case", {"name": "WX2", "load_type": "W", "description": "wind, forces to be entered"}),
+    ("create_load_case", {"name": "EX2", "load_type": "E", "description": "earthquake, forces to be entered"}),
     ("create_story", {"id": 1, "name": "1F", "level": 0, "floor_diaphragm": False}),
     ("create_story", {"id": 2, "name": "2F", "level": 3.5}),
     ("create_story", {"id": 3, "name": "3F", "level": 7.0}),

@@ -130,7 +130,7 @@ SAMPLERS = {
     "qd": lambda r: (lambda d, l: {"qd": d, "negqd": -d, "ql": l, "negql": -l})(_num(r.randrange(4, 17) * 0.5), _num(r.randrange(4, 13) * 0.5)),
     "fname": lambda r: r.choice(FLOOR_TYPES), "floor": lambda r: r.choice(PANELS),
     "new_story_id": lambda r: (lambda i: {"new_story_id": i, "sname": r.choice([f"{i}F", "Roof", "PH", f"{i}층"]), "level": _num(3.5 * (i - 1))})(r.randint(4, 9)),
-    "story": _story_pair, "wcase_id": lambda r: 3, "ecase_id": lambda r: 4,
+    "story": _story_pair, "wcase_id": lambda r: 5, "ecase_id": lambda r: 6,   # WX2 / EX2 of the context, still without story forces
     "fx": lambda r: {"fx": r.randrange(10, 301, 5), "fx2": r.randrange(10, 301, 5), "fy": r.randrange(0, 151, 5)},
     "d_f": _factors, "gname": lambda r: r.choice(["Columns_1F", "Beams_2F", "Core", "Frame_A", "Perimeter", "Roof_Beams"]),
     "gravity": lambda r: r.choice([9.806, 9.81, 9.80665]), "stype": lambda r: r.choice(["3D", "X-Z", "Y-Z", "X-Y"]),

@@ -258,9 +258,11 @@ class GenNxSandbox:
         from .solver import section_properties
 
         try:
-            section_properties(r, db["UNIT"]["1"])
-        except AnalysisError as err:
-            raise RequestRejected(str(err)) from err
+            props = section_properties(r, db["UNIT"]["1"])
+        except (AnalysisError, ArithmeticError) as err:
+            raise RequestRejected(str(err) or "Wrong Field") from err
+        if not all(v > 1e-12 for v in props.values()):
+            raise RequestRejected(f"SECT {key}: the dimensions give a section with no area or stiffness")
         return r
 
     def _check_thik(self, key, r, db):

@@ -35,7 +35,8 @@ def parse_h_name(name: str) -> list[float] | None:
 
 def _rect_torsion(a: float, b: float) -> float:
     a, b = max(a, b), min(a, b)
-    return a * b**3 * (1 / 3 - 0.21 * (b / a) * (1 - b**4 / (12 * a**4)))
+    ratio = b / a
+    return a * b**3 * (1 / 3 - 0.21 * ratio * (1 - ratio**4 / 12))
 
 
 def shape_properties(shape: str, size: list[float]) -> dict:

@@ -1,0 +1,152 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lib.data import domain, instructions
+from lib.data.generate import MIX, Generator, norm_text
+from lib.data.split import split_examples
+from lib.data.validate import read_lines, validate_file, validate_rows
+from lib.gennx.catalogue import load_catalogue
+from lib.jsonl import JsonlError, read_jsonl
+from lib.paths import DATA, ROOT
+
+
+@pytest.fixture(scope="module")
+def built():
+    return Generator(seed=7).build(total=400)
+
+
+def test_seeds_cover_every_category_and_tier1_tool():
+    seeds = read_jsonl(DATA / "seeds" / "gennx_tool_seeds.jsonl")
+    facts = domain.load_facts()
+    assert 100 <= len(seeds) + len(facts) <= 200
+    assert {s["category"] for s in seeds} == {"single", "multi", "negative"}
+    assert {f["kind"] for f in facts} == {"qa", "comparison"} and all(f["source"] for f in facts)
+    seeded_tools = {c["name"] for s in seeds for c in s["calls"]}
+    assert {t.name for t in load_catalogue().tier(1)} <= seeded_tools
+
+
+@pytest.mark.parametrize("seed_id", [s["id"] for s in read_jsonl(DATA / "seeds" / "gennx_tool_seeds.jsonl") if s["calls"]])
+def test_every_tool_seed_yields_a_valid_example(seed_id):
+    gen = Generator(seed=1)
+    seed = next(s for s in gen.seeds if s["id"] == seed_id)
+    example = next((e for e in (gen.from_seed(seed) for _ in range(20)) if e is not None), None)
+    assert example is not None, "no valid example in 20 draws"
+    assert validate_rows([example]).problems == {}
+
+
+def test_generation_is_reproducible():
+    a, b = Generator(seed=3).build(total=150), Generator(seed=3).build(total=150)
+    assert json.dumps(a, ensure_ascii=False) == json.dumps(b, ensure_ascii=False)
+
+
+def test_mix_hits_the_targets(built):
+    counts = {c: sum(e["meta"]["category"] == c for e in built) for c in MIX}
+    for category, share in MIX.items():
+        assert abs(counts[category] / len(built) - share) <= 0.02, (category, counts)
+    tiers = [e["meta"]["tier"] for e in built if e["meta"]["category"] in ("single", "multi")]
+    assert abs(tiers.count(1) / len(tiers) - 0.6) <= 0.02
+
+
+def test_all_generated_examples_validate(built):
+    report = validate_rows(built)
+    assert report.problems == {} and report.executed_calls > 0
+
+
+def test_split_has_no_leakage_and_keeps_the_mix(built):
+    parts = split_examples(built, seed=5)
+    assert sum(len(v) for v in parts.values()) == len(built)
+    groups = {name: {e["meta"]["group"] for e in rows} for name, rows in parts.items()}
+    requests = {name: {norm_text(e["messages"][1]["content"]) for e in rows} for name, rows in parts.items()}
+    for a, b in (("train", "eval"), ("train", "test"), ("eval", "test")):
+        assert not groups[a] & groups[b], f"a seed/template in {a} and {b}"
+        assert not requests[a] & requests[b], f"the same request in {a} and {b}"
+    assert abs(len(parts["train"]) / len(built) - 0.8) < 0.05
+
+
+def _good(built):
+    return next(e for e in built if e["meta"]["category"] == "single" and e["meta"]["tier"] == 1 and e["meta"].get("context") == "frame")
+
+
+def _call(example):
+    return next(m for m in example["messages"] if m.get("tool_calls"))["tool_calls"][0]["function"]
+
+
+@pytest.mark.parametrize("corrupt, reason", [
+    (lambda e: _call(e).update(name="make_coffee"), "tool name: 'make_coffee' is not in the catalogue"),
+    (lambda e: e.update(tools=[]), "is called but not offered"),
+    (lambda e: _call(e).update(arguments="{not json"), "arguments:"),
+    (lambda e: _call(e).update(arguments=json.dumps({"nonsense": 1})), "schema:"),
+    (lambda e: e.update(messages=[m for m in e["messages"] if m["role"] != "user"]), "structure:"),
+    (lambda e: next(m for m in e["messages"] if m["role"] == "tool").update(content='{"NODE": {}}'), "sandbox: the tool message"),
+])
+def test_validator_names_the_problem(built, corrupt, reason):
+    example = json.loads(json.dumps(_good(built)))
+    corrupt(example)
+    problems = validate_rows([example]).problems
+    assert any(reason in r for r in problems.get(1, [])), problems
+
+
+def test_validator_catches_a_call_that_fails_in_the_sandbox(built):
+    example = json.loads(json.dumps(next(e for e in built if any(
+        c["function"]["name"] == "create_beam" for m in e["messages"] for c in m.get("tool_calls") or []))))
+    call = next(c["function"] for m in example["messages"] for c in m.get("tool_calls") or [] if c["function"]["name"] == "create_beam")
+    args = json.loads(call["arguments"])
+    args["material_id"] = 99
+    call["arguments"] = json.dumps(args)
+    assert any("sandbox: create_beam failed: ELEM" in r for r in validate_rows([example]).problems[1])
+
+
+def test_duplicates_contradictions_and_length(built, embedded_tokenizer):
+    good = _good(built)
+    other = json.loads(json.dumps(good))      # the same request answered without the call
+    other["messages"] = [m for m in other["messages"] if m["role"] in ("system", "user")] + [{"role": "assistant", "content": "no call"}]
+    report = validate_rows([good, json.loads(json.dumps(good)), other])
+    assert report.problems[2] == ["duplicate: same request as line 1"]
+    assert report.problems[3] == ["contradiction: same request as line 1 but different calls"]
+    short = validate_rows([good], embedded_tokenizer, max_length=50).problems[1]
+    assert short[0].startswith("length:") and "> max length 50" in short[0]
+
+
+def test_file_validation_keeps_valid_lines_and_names_bad_ones(tmp_path, built):
+    path = tmp_path / "mixed.jsonl"
+    lines = [json.dumps(built[0], ensure_ascii=False), "{broken", json.dumps(built[1], ensure_ascii=False)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = validate_file(path, out_valid=tmp_path / "kept.jsonl")
+    assert report.valid_lines == [1, 3] and report.problems[2][0].startswith("json: line is not valid JSON")
+    assert len(read_jsonl(tmp_path / "kept.jsonl")) == 2
+    cli = subprocess.run([sys.executable, "-m", "lib.data", "validate", str(path), "--profile", "smoke"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 1 and f"{path}:2: json: line is not valid JSON" in cli.stdout
+
+
+def test_a_file_that_is_not_jsonl_gets_one_clear_error(tmp_path):
+    csv = tmp_path / "data.csv"
+    csv.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(JsonlError, match="is not a JSONL file: no line is a JSON object"):
+        read_lines(csv)
+    binary = tmp_path / "data.bin"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(JsonlError, match="not UTF-8"):
+        read_lines(binary)
+
+
+def test_computed_answers_match_the_formulas():
+    assert domain.kds_ec(24) == pytest.approx(8500 * 28 ** (1 / 3))
+    assert domain.kds_ec(50) == pytest.approx(8500 * 55 ** (1 / 3))      # Δf interpolated: 4 + (50-40)/10
+    assert domain.en_ecm(30) == pytest.approx(22000 * 3.8 ** 0.3)
+
+
+def test_instruction_set_is_shipped_and_reproducible():
+    shipped = read_jsonl(instructions.COURSE_SET)
+    assert shipped == instructions.build_course_instructions()
+    assert len(shipped) >= 300 and all(r["instruction"] and r["output"] for r in shipped)
+    assert instructions.to_messages({"instruction": "Q", "input": "X", "output": "A"}) == [
+        {"role": "user", "content": "Q\n\nX"}, {"role": "assistant", "content": "A"}]
+
+
+def test_alpaca_without_the_hub_says_what_works_offline():
+    with pytest.raises(RuntimeError, match="use source='course'"):
+        instructions.load_instructions("alpaca")
