@@ -65,6 +65,8 @@ class Generator:
         self.seeds = read_jsonl(SEEDS)
         self.facts = domain.load_facts()
         self.seen: set[str] = set()
+        self.calls_per_tool: Counter = Counter()
+        self.seed_misses: Counter = Counter()
 
     # ------------------------------------------------------------ pieces
 
@@ -241,13 +243,23 @@ class Generator:
 
     # ------------------------------------------------------------ the whole set
 
+    def _balanced_single(self) -> dict | None:
+        """An example from a single-call seed, favouring Tier 1 tools called least so far (weight 1/(1+n)²);
+        a seed that keeps producing nothing new (its variations are used up) is set aside."""
+        singles = [s for s in self.seeds if s["category"] == "single" and self.seed_misses[s["id"]] < 40]
+        weights = [1 / (1 + self.calls_per_tool[s["calls"][0]["name"]]) ** 2 for s in singles]
+        seed = self.rng.choices(singles, weights)[0]
+        example = self.from_seed(seed)
+        self.seed_misses[seed["id"]] = 0 if example is not None else self.seed_misses[seed["id"]] + 1
+        return example
+
     def build(self, total: int = 2600, progress=None) -> list[dict]:
         targets = {c: round(total * share) for c, share in MIX.items()}
         tool_total = targets["single"] + targets["multi"]
         tier_targets = {t: round(tool_total * s) for t, s in TIER_SHARE.items()}
         single_t1 = max(0, tier_targets[1] - targets["multi"])
         plan = [("multi", targets["multi"], lambda: self.from_seed(self.rng.choice([s for s in self.seeds if s["category"] == "multi"]))),
-                ("single-t1", single_t1, lambda: self.from_seed(self.rng.choice([s for s in self.seeds if s["category"] == "single"]))),
+                ("single-t1", single_t1, self._balanced_single),
                 ("single-t2", tier_targets[2], lambda: self.from_tool(self.rng.choice(self.catalogue.tier(2)))),
                 ("single-t3", targets["single"] - single_t1 - tier_targets[2], lambda: self.from_tool(self.rng.choice(usable_tier3(self.catalogue)))),
                 ("domain_qa", targets["domain_qa"], lambda: self.from_fact_or_formula("domain_qa")),
@@ -263,6 +275,7 @@ class Generator:
                 example = make()
                 if example is not None:
                     self.seen.add(norm_text(next(m["content"] for m in example["messages"] if m["role"] == "user")))
+                    self.calls_per_tool.update(c["function"]["name"] for m in example["messages"] for c in m.get("tool_calls") or [])
                     examples.append(example)
                     made += 1
                     if progress:
