@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import os
 
 import yaml
@@ -96,7 +97,7 @@ def _model_override(spec: str) -> dict:
 
 
 def load_profile(name: str | None = None, overrides: dict | None = None, has_cuda: bool | None = None) -> dict:
-    """Read a profile (resolving `auto`), apply $COURSE_MODEL and dotted-key `overrides`, check its sections.
+    """Read a profile (resolving `auto`), apply $COURSE_MODEL, $COURSE_OVERRIDES and dotted-key `overrides`.
 
     The result is a plain dict; `profile["name"]` is the concrete profile that was chosen.
     """
@@ -108,6 +109,11 @@ def load_profile(name: str | None = None, overrides: dict | None = None, has_cud
     changes = {}
     if os.environ.get("COURSE_MODEL"):
         changes.update(_model_override(os.environ["COURSE_MODEL"]))
+    if os.environ.get("COURSE_OVERRIDES"):  # e.g. '{"function_calling.grid_train_sizes": [100, 200]}'
+        try:
+            changes.update(json.loads(os.environ["COURSE_OVERRIDES"]))
+        except json.JSONDecodeError as err:
+            raise ProfileError(f"COURSE_OVERRIDES must be a JSON object of dotted keys: {err}") from err
     changes.update(overrides or {})
     for key, value in changes.items():
         _set_dotted(profile, key, value)

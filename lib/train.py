@@ -1,0 +1,248 @@
+"""Fine-tune with LoRA/QLoRA: one path for every backend, chosen by the profile.
+
+Unsloth (GPU) attaches LoRA with FastLanguageModel.get_peft_model and trains padding-free; transformers +
+PEFT + TRL do the same on a GPU without Unsloth or on the CPU. The loss is assistant-only: the examples are
+tokenised with the course template and every token outside its `{% generation %}` spans gets label -100
+(lib.masking), so TRL trains exactly on what the assistant writes.
+
+A run lives in artifacts/runs/<run>/ (checkpoints every epoch, TensorBoard logs, run.json); the best
+adapter (lowest eval loss) is saved to artifacts/adapters/<run>/ with the profile and data hashes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .masking import IGNORE, assistant_labels
+from .memory import track_peak
+from .models import LoadedModel
+from .paths import ARTIFACTS
+
+RUNS, ADAPTERS = ARTIFACTS / "runs", ARTIFACTS / "adapters"
+OOM_ADVICE = ("CUDA ran out of memory. The cheapest fixes, in order: (1) model.max_seq_length 2048 → 1024, "
+              "(2) training.gradient_accumulation_steps 8 → 16 with batch size 1, (3) LoRA on q_proj/v_proj only "
+              "(overrides={{'lora.target_modules': ['q_proj', 'v_proj']}}). Checkpoints written so far are kept in {ckpt}; "
+              "re-run with resume=True to continue.")
+
+
+class TrainingOOM(RuntimeError):
+    """CUDA out of memory during training; the message lists the fallbacks and where the checkpoints are."""
+
+
+@dataclass
+class RunResult:
+    run: str
+    backend: str
+    adapter_dir: str
+    train_examples: int
+    eval_examples: int
+    skipped_too_long: int
+    trainable_parameters: int
+    total_parameters: int
+    seconds: float
+    trained_tokens: int
+    tokens_per_second: float
+    first_eval_loss: float | None
+    best_eval_loss: float | None
+    best_step: int | None
+    global_step: int
+    stopped_early: bool
+    log_history: list = field(default_factory=list)
+    memory: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def data_hash(rows: list[dict]) -> str:
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
+
+
+def tokenize(rows: list[dict], tokenizer, max_length: int):
+    """Rows with `messages` (and `tools`) → a datasets.Dataset of input_ids and assistant-only labels.
+
+    Examples longer than max_length are left out rather than cut (a cut example loses its last assistant
+    turn and its <|im_end|>); returns (dataset, how many were left out).
+    """
+    from datasets import Dataset
+
+    encoded, skipped = [], 0
+    for row in rows:
+        enc = assistant_labels(tokenizer, row["messages"], row.get("tools"))
+        if len(enc["input_ids"]) > max_length:
+            skipped += 1
+            continue
+        if all(label == IGNORE for label in enc["labels"]):
+            raise ValueError("an example has no assistant tokens to train on: check the chat template")
+        encoded.append(enc)
+    return Dataset.from_list(encoded), skipped
+
+
+def attach_lora(loaded: LoadedModel, profile: dict, r: int | None = None, target_modules=None):
+    """Add LoRA adapters as the profile says (r, alpha = 2r unless the profile says otherwise, dropout, targets)."""
+    lora = profile["lora"]
+    r = r or lora["r"]
+    alpha = lora["alpha"] if r == lora["r"] else 2 * r
+    targets = list(target_modules or lora["target_modules"])
+    seed = profile["training"]["seed"]
+    if loaded.backend == "unsloth":
+        from unsloth import FastLanguageModel
+
+        return FastLanguageModel.get_peft_model(loaded.model, r=r, lora_alpha=alpha, lora_dropout=lora["dropout"],
+                                                target_modules=targets, bias=lora["bias"], random_state=seed,
+                                                use_gradient_checkpointing="unsloth" if profile["training"]["gradient_checkpointing"] else False)
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    model = loaded.model
+    if loaded.load_in_4bit:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=profile["training"]["gradient_checkpointing"])
+    torch.manual_seed(seed)
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=lora["dropout"], target_modules=targets,
+                        bias=lora["bias"], task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def count_parameters(model) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())
+
+
+def _config(profile, run_dir, loaded, overrides):
+    from trl import SFTConfig
+
+    t = {**profile["training"], **overrides}
+    on_gpu = loaded.device == "cuda"
+    half = loaded.dtype if loaded.dtype in ("bfloat16", "float16") else None
+    steps_per_eval = t.get("eval_steps")
+    strategy = "steps" if steps_per_eval else "epoch"
+    return SFTConfig(
+        output_dir=str(run_dir / "checkpoints"), report_to=["tensorboard"],
+        per_device_train_batch_size=t["per_device_train_batch_size"], per_device_eval_batch_size=t["per_device_train_batch_size"],
+        gradient_accumulation_steps=t["gradient_accumulation_steps"], learning_rate=t["learning_rate"],
+        num_train_epochs=t["num_train_epochs"], max_steps=t.get("max_steps", -1) or -1,
+        warmup_steps=float(t["warmup_ratio"]), lr_scheduler_type=t["lr_scheduler_type"],
+        optim=t["optim"] if on_gpu else "adamw_torch", weight_decay=t["weight_decay"], max_grad_norm=t["max_grad_norm"],
+        bf16=on_gpu and half == "bfloat16", fp16=on_gpu and half == "float16",
+        logging_steps=t["logging_steps"], logging_first_step=True,
+        eval_strategy=strategy, save_strategy=strategy, eval_steps=steps_per_eval, save_steps=steps_per_eval,
+        load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False, save_total_limit=2,
+        seed=t["seed"], data_seed=t["seed"], max_length=None, padding_free=loaded.backend == "unsloth",
+        dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False,
+        gradient_checkpointing=bool(t["gradient_checkpointing"]) and loaded.backend != "unsloth",
+        dataloader_num_workers=0, disable_tqdm=False,
+    )
+
+
+def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows: list[dict], run: str, *,
+          r: int | None = None, target_modules=None, resume: bool = False, training: dict | None = None,
+          max_length: int | None = None) -> RunResult:
+    """Train LoRA on `loaded` (which is modified in place: `loaded.model` becomes the PEFT model).
+
+    `training` overrides keys of the profile's training section (e.g. num_train_epochs, max_steps, eval_steps).
+    Raises TrainingOOM (with the fallbacks) on a CUDA out-of-memory error; checkpoints stay on disk.
+    """
+    from transformers import EarlyStoppingCallback
+
+    trainer_cls = _trainer_class(loaded.backend)
+    run_dir = RUNS / run
+    run_dir.mkdir(parents=True, exist_ok=True)
+    max_length = max_length or profile["model"]["max_seq_length"]
+    train_ds, skipped = tokenize(train_rows, loaded.tokenizer, max_length)
+    eval_ds, skipped_eval = tokenize(eval_rows, loaded.tokenizer, max_length)
+    if len(train_ds) == 0 or len(eval_ds) == 0:
+        raise ValueError(f"no example fits max_length={max_length} (train {len(train_rows)}, eval {len(eval_rows)})")
+    if not hasattr(loaded.model, "peft_config"):
+        loaded.model = attach_lora(loaded, profile, r, target_modules)
+    trainable, total = count_parameters(loaded.model)
+    config = _config(profile, run_dir, loaded, training or {})
+    patience = (training or {}).get("early_stopping_patience", profile["training"]["early_stopping_patience"])
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")   # read when the TensorBoard callback is created
+    trainer = trainer_cls(model=loaded.model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
+                          processing_class=loaded.tokenizer, callbacks=[EarlyStoppingCallback(patience)])
+    checkpoint = resume and _last_checkpoint(run_dir)
+    start = time.perf_counter()
+    with track_peak() as mem:
+        try:
+            first_eval = None if checkpoint else trainer.evaluate()["eval_loss"]
+            output = trainer.train(resume_from_checkpoint=checkpoint or None)
+        except torch.cuda.OutOfMemoryError as err:
+            raise TrainingOOM(OOM_ADVICE.format(ckpt=run_dir / "checkpoints")) from err
+    seconds = time.perf_counter() - start
+    history = trainer.state.log_history
+    evals = [h for h in history if "eval_loss" in h]
+    best = min(evals, key=lambda h: h["eval_loss"]) if evals else None
+    trained_tokens = int(sum(len(x) for x in train_ds["input_ids"]) * output.global_step * config.gradient_accumulation_steps
+                         * config.per_device_train_batch_size / max(len(train_ds), 1))
+    adapter_dir = ADAPTERS / run
+    trainer.save_model(str(adapter_dir))            # the best model (load_best_model_at_end)
+    loaded.tokenizer.save_pretrained(str(adapter_dir))
+    result = RunResult(
+        run=run, backend=loaded.backend, adapter_dir=str(adapter_dir), train_examples=len(train_ds), eval_examples=len(eval_ds),
+        skipped_too_long=skipped + skipped_eval, trainable_parameters=trainable, total_parameters=total,
+        seconds=round(seconds, 1), trained_tokens=trained_tokens, tokens_per_second=round(trained_tokens / seconds, 1),
+        first_eval_loss=first_eval if first_eval is not None else (evals[0]["eval_loss"] if evals else None),
+        best_eval_loss=best["eval_loss"] if best else None, best_step=best["step"] if best else None,
+        global_step=output.global_step, stopped_early=trainer.state.global_step < trainer.state.max_steps,
+        log_history=history, memory=mem.result)
+    meta = {"result": result.to_json(), "profile": profile, "data_hash": {"train": data_hash(train_rows), "eval": data_hash(eval_rows)},
+            "r": r or profile["lora"]["r"], "target_modules": list(target_modules or profile["lora"]["target_modules"])}
+    for folder in (run_dir, adapter_dir):
+        (folder / "run.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    return result
+
+
+def _trainer_class(backend: str):
+    if backend == "unsloth":
+        from unsloth import UnslothTrainer  # noqa: F401  (Unsloth patches TRL's SFTTrainer on import)
+    from trl import SFTTrainer
+
+    return SFTTrainer
+
+
+def _last_checkpoint(run_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = run_dir / "checkpoints"
+    return get_last_checkpoint(str(folder)) if folder.exists() else None
+
+
+def load_adapter(profile: dict, adapter_dir, **load_kwargs) -> LoadedModel:
+    """The profile's base model with a saved adapter on top, ready to generate."""
+    from .models import load_model
+
+    loaded = load_model(profile, **load_kwargs)
+    if loaded.backend == "unsloth":
+        loaded.model.load_adapter(str(adapter_dir))
+    else:
+        from peft import PeftModel
+
+        loaded.model = PeftModel.from_pretrained(loaded.model, str(adapter_dir))
+        loaded.model.eval()
+    return loaded
+
+
+def ready_for_inference(loaded: LoadedModel) -> None:
+    """Switch a (trained) model to generation mode: eval mode, and Unsloth's fast inference path on GPU."""
+    if loaded.backend == "unsloth":
+        from unsloth import FastLanguageModel
+
+        FastLanguageModel.for_inference(loaded.model)
+    loaded.model.eval()
+
+
+def loss_curves(history: list[dict]):
+    """Train and eval loss per step from a trainer's log history (a pandas DataFrame)."""
+    import pandas as pd
+
+    rows = [{"step": h["step"], "train_loss": h.get("loss"), "eval_loss": h.get("eval_loss")} for h in history
+            if "loss" in h or "eval_loss" in h]
+    return pd.DataFrame(rows).groupby("step").first().reset_index() if rows else pd.DataFrame(columns=["step", "train_loss", "eval_loss"])

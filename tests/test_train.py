@@ -1,0 +1,81 @@
+"""Training on the smoke profile (a tiny random model): the loop really trains, resumes, stops early and saves."""
+import pytest
+import torch
+
+from lib import generate, models, profile, train
+from lib.data import instructions
+from lib.masking import IGNORE, assistant_labels
+
+P = profile.load_profile("smoke")
+ROWS = [{"messages": instructions.to_messages(r)} for r in instructions.load_instructions("course", limit=24, seed=1)]
+TRAIN, EVAL = ROWS[:18], ROWS[18:]
+QUESTION = [{"role": "user", "content": "다음 구조 용어를 영어로 번역하세요.\n\n반력"}]
+
+
+def _reply(loaded):
+    train.ready_for_inference(loaded)
+    return generate.chat(loaded.model, loaded.tokenizer, QUESTION, max_new_tokens=8)["token_ids"]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    loaded = models.load_model(P, for_training=True)
+    before = _reply(loaded)
+    loaded.model.train()
+    result = train.train(loaded, P, TRAIN, EVAL, "test-smoke-fit", training={"num_train_epochs": 2, "learning_rate": 3e-3})
+    return loaded, before, result
+
+
+def test_training_lowers_the_loss_and_changes_the_output(trained):
+    loaded, before, result = trained
+    assert result.best_eval_loss < result.first_eval_loss
+    assert result.global_step == 2 * len(TRAIN) // P["training"]["gradient_accumulation_steps"]
+    assert _reply(loaded) != before
+    assert result.trainable_parameters == sum(p.numel() for n, p in loaded.model.named_parameters() if "lora_" in n)
+
+
+def test_saved_adapter_reloads_and_answers_the_same(trained):
+    loaded, _, result = trained
+    reloaded = train.load_adapter(P, result.adapter_dir)
+    assert _reply(reloaded) == _reply(loaded)
+
+
+def test_resume_continues_from_the_last_checkpoint():
+    first = models.load_model(P, for_training=True)
+    settings = {"max_steps": 4, "eval_steps": 2, "learning_rate": 3e-3}
+    train.train(first, P, TRAIN, EVAL, "test-smoke-resume", training=settings)
+    again = models.load_model(P, for_training=True)
+    result = train.train(again, P, TRAIN, EVAL, "test-smoke-resume", training={**settings, "max_steps": 6}, resume=True)
+    assert result.global_step == 6
+    steps = [h["step"] for h in result.log_history if "loss" in h]
+    assert steps[0] <= 4 < steps[-1]          # history carried over from the checkpoint, then continued
+
+
+def test_early_stopping_stops_when_eval_loss_gets_worse():
+    loaded = models.load_model(P, for_training=True)
+    result = train.train(loaded, P, TRAIN, EVAL, "test-smoke-stop",
+                         training={"max_steps": 30, "eval_steps": 1, "learning_rate": 2.0, "early_stopping_patience": 1,
+                                   "warmup_ratio": 0.0})
+    assert result.stopped_early and result.global_step < 30
+
+
+def test_too_long_examples_are_left_out_not_cut(embedded_tokenizer):
+    long = {"messages": [{"role": "user", "content": "하중 " * 3000}, {"role": "assistant", "content": "네"}]}
+    dataset, skipped = train.tokenize([long] + TRAIN[:2], embedded_tokenizer, max_length=512)
+    assert skipped == 1 and len(dataset) == 2
+
+
+def test_padding_free_collator_keeps_the_assistant_only_labels(embedded_tokenizer):
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    encoded = [assistant_labels(embedded_tokenizer, r["messages"]) for r in TRAIN[:3]]
+    batch = DataCollatorForLanguageModeling(pad_token_id=embedded_tokenizer.pad_token_id, padding_free=True)(encoded)
+    expected = torch.tensor([label for e in encoded for label in e["labels"]])
+    assert torch.equal(batch["labels"][0], expected)            # sequence starts are system tokens, already -100
+    assert (batch["labels"][0] != IGNORE).sum() == sum(sum(l != IGNORE for l in e["labels"]) for e in encoded)
+
+
+def test_oom_message_names_the_fallbacks_in_order():
+    message = train.OOM_ADVICE.format(ckpt="artifacts/runs/x/checkpoints")
+    assert message.index("max_seq_length") < message.index("gradient_accumulation_steps") < message.index("q_proj")
+    assert "resume=True" in message
