@@ -2,7 +2,6 @@
 import pytest
 
 from lib import course
-from lib.paths import NOTEBOOKS
 
 
 @pytest.mark.notebook
