@@ -11,7 +11,6 @@ Model sources: a hub id or local folder, the `embedded` SmolLM2-135M-Instruct sh
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import time
 import warnings
@@ -261,8 +260,6 @@ def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | 
     device = "cpu" if backend == "hf" else "cuda"
     torch_dtype = resolve_dtype(dtype or profile["model"].get("dtype"), device)
     source = resolve_model_source(profile)
-    if profile["model"]["source"] == "hub" and not Path(source).exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
-        notes.append("HF_HUB_OFFLINE=1: only the local cache is searched")
     start = time.perf_counter()
     try:
         if backend == "unsloth":
