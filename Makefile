@@ -7,13 +7,14 @@ STAMP  := $(VENV)/.installed
 PROFILE ?=
 ONLY    ?=
 
-.PHONY: help install course test test-fast lab list clean-course
+.PHONY: help install course test test-fast lab list bench clean-course
 
 help:
 	@echo "make course  [PROFILE=cpu-embedded|laptop-6gb|smoke] [ONLY=00,01]  run the notebooks headless"
 	@echo "make test    unit tests + every notebook on the smoke profile"
 	@echo "make lab     open the notebooks in JupyterLab"
 	@echo "make install create .venv and install the pinned versions (GPU extras where nvidia-smi works)"
+	@echo "make bench   [BENCH_ARGS=...]  GPU only: Unsloth vs transformers+bitsandbytes speed/memory under a 6 GiB cap"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (or conda env create -f environment.yml)"; exit 1; }
@@ -43,6 +44,9 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not notebook"
+
+bench: $(STAMP)
+	$(BIN)/python -m lib.bench run $(BENCH_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install -q -r requirements-lab.txt

@@ -170,7 +170,9 @@ def _tool_call_tokens(rows, tokenizer) -> int:
 
 # ---------------------------------------------------------------- worker (one backend, one process)
 
-def worker(cfg: dict) -> dict:
+def worker(cfg: dict, out_path: Path) -> dict:
+    """Measure one backend; the JSON at `out_path` is rewritten after every measurement, so a run cut
+    short (time limit, out of memory) still leaves what it measured."""
     backend = cfg["backend"]
     if backend == "unsloth":
         import unsloth  # noqa: F401  (first, before transformers/peft/trl)
@@ -194,6 +196,9 @@ def worker(cfg: dict) -> dict:
     train_rows, test_rows = read_jsonl(data_dir / "train.jsonl"), read_jsonl(data_dir / "test.jsonl")
     out = {"backend": backend, "train": [], "scaling": [], "probe": [], "generation": {}}
 
+    def save():
+        out_path.write_text(json.dumps(out, indent=1), encoding="utf-8")
+
     base = models.load_model(profile)                       # inference mode, the profile's quantisation
     out["load_seconds"] = round(base.load_seconds, 2)
     out["actual_backend"], out["parameters"] = base.backend, base.parameters
@@ -201,6 +206,7 @@ def worker(cfg: dict) -> dict:
     prompts = [{"messages": [m for m in r["messages"] if m["role"] in ("system", "user")][:2], "tools": r["tools"]}
                for r in test_rows[:4]]
     out["generation"]["base_4bit"] = generation_speed(base, prompts, call_tokens)
+    save()
     models.free(base)
 
     loaded = models.load_model(profile, for_training=True)
@@ -211,16 +217,26 @@ def worker(cfg: dict) -> dict:
         need = cfg["steps"] * profile["training"]["gradient_accumulation_steps"]
         rows = (rows * (need // max(len(rows), 1) + 1))[:need]
         print(f"[bench] {backend}: max length {length}, {len(rows)} packed rows", flush=True)
-        out["train"].append({"max_length": length, **train_once(loaded, profile, rows, rows[:2], f"bench-{backend}-L{length}", steps=cfg["steps"])})
+        try:
+            timed = train_once(loaded, profile, rows, rows[:2], f"bench-{backend}-L{length}", steps=cfg["steps"])
+        except (train.TrainingOOM, torch.cuda.OutOfMemoryError) as err:
+            out["train"].append({"max_length": length, "fits": False, "error": str(err).splitlines()[0][:200]})
+            save()
+            break
+        out["train"].append({"max_length": length, "fits": True, **timed})
         with_lora = f"bench-{backend}-L{length}"
+        save()
     profile["model"]["max_seq_length"] = cfg["scaling_length"]
+    fitting_rows = [r for r in train_rows[: cfg["pool"]] if len(pack_rows([r], loaded.tokenizer, cfg["scaling_length"])) == 1]
     for size in cfg["sizes"]:
-        rows = train_rows[:size]
+        rows = fitting_rows[:size]
         print(f"[bench] {backend}: {size} examples, one epoch", flush=True)
         out["scaling"].append({"max_length": cfg["scaling_length"], **train_once(loaded, profile, rows, rows[:2], f"bench-{backend}-n{size}")})
+        save()
 
     train.ready_for_inference(loaded)
     out["generation"]["with_lora"] = generation_speed(loaded, prompts, call_tokens)
+    save()
     models.free(loaded)
 
     merged = models.load_model(profile, load_in_4bit=False)
@@ -228,8 +244,10 @@ def worker(cfg: dict) -> dict:
 
     merged.model = PeftModel.from_pretrained(merged.model, str(train.ADAPTERS / with_lora)).merge_and_unload()
     out["generation"]["merged_16bit"] = generation_speed(merged, prompts, call_tokens)
+    save()
     models.free(merged)
 
+    profile["model"]["max_seq_length"] = longest          # the probe's model must accept the longest rows
     loaded = models.load_model(profile, for_training=True)
     for length in cfg["probe"]:
         profile["model"]["max_seq_length"] = length
@@ -241,8 +259,10 @@ def worker(cfg: dict) -> dict:
             out["probe"].append({"max_length": length, "fits": False, "error": str(err).splitlines()[0][:200]})
             break
         print(f"[bench] {backend}: max length {length} fits", flush=True)
-    fitting = [p["max_length"] for p in out["probe"] if p["fits"]]
+        save()
+    fitting = [p["max_length"] for p in out["probe"] + out["train"] if p.get("fits")]
     out["largest_fitting_length"] = max(fitting) if fitting else None
+    save()
     return out
 
 
@@ -284,13 +304,13 @@ def run(cfg: dict, out_path: Path, append: bool = False) -> dict:
 
     With `append`, backends already in the report at `out_path` (same config) are kept.
     """
-    results, started = {}, time.perf_counter()
+    results, started, commands = {}, time.perf_counter(), []
     if append and out_path.exists():
         old = json.loads(out_path.read_text())
         same = {k: v for k, v in old["config"].items() if k != "backends"} == {k: v for k, v in cfg.items() if k != "backends"}
         if not same:
             raise SystemExit(f"{out_path} was measured with another configuration: {old['config']}")
-        results = old["backends"]
+        results, commands = old["backends"], old.get("commands", [])
         cfg = {**cfg, "backends": list(dict.fromkeys(old["config"]["backends"] + cfg["backends"]))}
     for backend in cfg["backends"]:
         if backend in results:
@@ -298,10 +318,14 @@ def run(cfg: dict, out_path: Path, append: bool = False) -> dict:
         part = out_path.with_suffix(f".{backend}.json")
         cmd = [sys.executable, "-m", "lib.bench", "worker", "--config", json.dumps({**cfg, "backend": backend}), "--out", str(part)]
         env = {**os.environ, "COURSE_NO_UNSLOTH": "0" if backend == "unsloth" else "1"}
+        part.unlink(missing_ok=True)
         code = subprocess.run(cmd, cwd=ROOT, env=env).returncode
-        results[backend] = json.loads(part.read_text()) if part.exists() else {"error": f"worker exited with {code}"}
-    report = {"command": "python -m lib.bench " + " ".join(sys.argv[2:]), "config": cfg, "environment": environment(),
-              "wall_seconds": round(time.perf_counter() - started), "backends": results}
+        results[backend] = json.loads(part.read_text()) if part.exists() else {}
+        if code:
+            results[backend]["error"] = f"the worker stopped with exit code {code}: the results above are partial"
+    commands.append({"command": "python -m lib.bench " + " ".join(sys.argv[1:]),
+                     "wall_seconds": round(time.perf_counter() - started)})
+    report = {"commands": commands, "config": cfg, "environment": environment(), "backends": results}
     report["summary"] = summarise(report)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -315,7 +339,7 @@ def summarise(report: dict) -> list[dict]:
     for length in report["config"]["lengths"]:
         row = {"max_length": length}
         for name, res in backends.items():
-            hit = next((t for t in res.get("train", []) if t["max_length"] == length), None)
+            hit = next((t for t in res.get("train", []) if t["max_length"] == length and t.get("fits")), None)
             if hit:
                 row[f"{name}_tokens_per_s"] = hit["tokens_per_s"]
                 row[f"{name}_peak_reserved_gib"] = hit.get("peak_reserved_gib")
@@ -352,7 +376,9 @@ def chart(report: dict, path: Path) -> Path:
         ax.set_title(title)
         ax.legend()
     env = report["environment"]
-    fig.suptitle(f"{report['config']['model']} · {env['gpu']} · {env['date']} · {report['command']}", fontsize=8)
+    cap = f", cap {report['config']['cap_gib']} GiB" if report["config"].get("cap_gib") else ""
+    fig.suptitle(f"{report['config']['model']} on {env['gpu']}{cap}, {env['date']}: python -m lib.bench run "
+                 f"--lengths {','.join(map(str, lengths))} --steps {report['config']['steps']}", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -367,10 +393,10 @@ def main(argv=None) -> int:
     r.add_argument("--model", default="random:qwen2.5-1.5b-instruct", help="embedded | random:<architecture> | folder | hub id")
     r.add_argument("--profile", default="laptop-6gb")
     r.add_argument("--lengths", default="1024,2048,4096", help="max lengths to time (packed rows; a course example with its tools is ~600-1,500 tokens)")
-    r.add_argument("--sizes", default="16,32,64", help="data sizes (examples, one epoch) for the scaling table")
+    r.add_argument("--sizes", default="16,48", help="data sizes (examples, one epoch) for the scaling table")
     r.add_argument("--scaling-length", type=int, default=2048)
     r.add_argument("--append", action="store_true", help="add these backends to an existing report (one call per backend)")
-    r.add_argument("--steps", type=int, default=6, help="optimizer steps per timed length")
+    r.add_argument("--steps", type=int, default=3, help="optimizer steps per timed length")
     r.add_argument("--probe", default="8192,16384,32768", help="max lengths tried, ascending, until one does not fit")
     r.add_argument("--pool", type=int, default=400, help="course examples used to pack rows")
     r.add_argument("--cap-gib", type=float, default=6.0, help="emulate a card with this much memory (0: no cap)")
@@ -380,8 +406,7 @@ def main(argv=None) -> int:
     w.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.command == "worker":
-        result = worker(json.loads(args.config))
-        Path(args.out).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        worker(json.loads(args.config), Path(args.out))
         return 0
     import torch
 
@@ -395,10 +420,14 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else BENCHMARKS / f"train-{name}-{date.today().isoformat()}.json"
     report = run(cfg, out, args.append)
     chart(report, out.with_suffix(".png"))
-    for row in report["summary"]:
-        print(json.dumps(row))
+    print_summary(report)
     print(f"wrote {out} and {out.with_suffix('.png')}")
     return 0
+
+
+def print_summary(report: dict) -> None:
+    for row in report["summary"]:
+        print(json.dumps(row))
 
 
 if __name__ == "__main__":
