@@ -40,8 +40,8 @@ def test_worker_measures_training_and_generation_on_the_cpu(tmp_path, course_row
     write_jsonl(tmp_path / "test.jsonl", course_rows[50:])
     cfg = {"backend": "hf", "model": "random-tiny", "profile": "smoke", "lengths": [1024], "sizes": [4],
            "scaling_length": 1024, "steps": 2, "probe": [2048], "pool": 40, "cap_gib": None, "data_dir": str(tmp_path)}
-    out = bench.worker(cfg)
-    json.dumps(out)
+    out = bench.worker(cfg, tmp_path / "out.json")
+    assert json.loads((tmp_path / "out.json").read_text()) == json.loads(json.dumps(out))
     (timed,) = out["train"]
     assert timed["steps"] == 2 and timed["tokens_per_s"] > 0 and timed["first_step_s"] > 0
     assert out["scaling"][0]["examples"] == 4
