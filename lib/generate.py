@@ -1,4 +1,6 @@
-"""Chat with a loaded model and time it: the one generation helper the notebooks use.
+"""Chat with a loaded model and time it: the generation helpers the notebooks use.
+
+`chat` answers one conversation; `generate_batch` answers many at once (evaluation, benchmarks).
 
 >>> strip_end("Hello<|im_end|><|endoftext|>")
 'Hello'
@@ -81,3 +83,40 @@ def step_by_step(model, tokenizer, messages: list[dict], steps: int = 8) -> list
         if next_id == tokenizer.eos_token_id:
             break
     return rows
+
+
+@torch.inference_mode()
+def generate_batch(model, tokenizer, conversations: list[tuple[list[dict], list[dict] | None]],
+                   max_new_tokens: int = 128) -> dict:
+    """Greedy replies to several (messages, tools) conversations in one left-padded batch.
+
+    Left padding keeps every prompt's last token at the same position, so all rows start generating
+    together. Returns `replies` (one dict per conversation, like `chat`: text, prompt_tokens,
+    new_tokens, stopped) and `seconds` for the whole batch.
+    """
+    texts = [tokenizer.apply_chat_template(normalise_messages(m), tools=t or None, add_generation_prompt=True,
+                                           tokenize=False) for m, t in conversations]
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        inputs = tokenizer(texts, padding=True, add_special_tokens=False, return_tensors="pt").to(model.device)
+    finally:
+        tokenizer.padding_side = side
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    replies = []
+    for row, prompt_mask in zip(output[:, inputs["input_ids"].shape[1]:], inputs["attention_mask"]):
+        ids = row.tolist()
+        stopped = tokenizer.eos_token_id in ids
+        ids = ids[: ids.index(tokenizer.eos_token_id) + 1] if stopped else ids
+        while ids and ids[-1] == tokenizer.pad_token_id:      # rows that ended early are padded
+            ids.pop()
+        replies.append({"text": strip_end(tokenizer.decode(ids, skip_special_tokens=False)),
+                        "prompt_tokens": int(prompt_mask.sum()), "new_tokens": len(ids), "stopped": stopped})
+    return {"replies": replies, "seconds": seconds}
