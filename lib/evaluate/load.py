@@ -1,0 +1,164 @@
+"""Inputs of an evaluation: the dataset file, the turns to score in it, and the model to score.
+
+A dataset row is `{"messages": [...], "tools": [...], "meta": {...}}` (meta optional). `read_rows`
+checks every line and names the first bad one; `eval_turns` cuts each conversation into the
+teacher-forced turns described in lib.evaluate.metrics; `load_for_eval` loads `base`, an adapter folder
+or a merged model folder.
+
+>>> row = {"messages": [{"role": "user", "content": "안녕"}, {"role": "assistant", "content": "안녕하세요"}]}
+>>> [(t["example"], t["turn"], t["reference"]) for t in eval_turns([row])]
+[(0, 1, [])]
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .metrics import reference_calls
+
+ROLES = ("system", "user", "assistant", "tool")
+
+
+class DatasetFormatError(ValueError):
+    """A file or line that is not in the dataset format; the message names the file and the line."""
+
+
+class AdapterMismatchError(ValueError):
+    """An adapter trained on another profile's base model; the message says which profile to use."""
+
+
+def row_problem(row) -> str | None:
+    """Why a parsed line is not a dataset row (None when it is one).
+
+    >>> row_problem({"messages": [{"role": "user", "content": "hi"}]})
+    'no assistant message'
+    >>> row_problem({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [{"function": {}}]}]})
+    "message 1: a tool call without a string 'function.name'"
+    """
+    if not isinstance(row, dict):
+        return f"expected a JSON object, got {type(row).__name__}"
+    messages = row.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "expected a non-empty 'messages' list"
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            return f"message {i}: expected an object with a role in {list(ROLES)}"
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function", call) if isinstance(call, dict) else None
+            if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+                return f"message {i}: a tool call without a string 'function.name'"
+            args = fn.get("arguments", {})
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except json.JSONDecodeError:
+                    return f"message {i}: tool call '{fn['name']}' has arguments that are not JSON"
+            if not isinstance(args, dict):
+                return f"message {i}: tool call '{fn['name']}' arguments must be an object"
+    roles = [m["role"] for m in messages]
+    if "user" not in roles:
+        return "no user message"
+    if "assistant" not in roles:
+        return "no assistant message"
+    if not isinstance(row.get("tools", []), list):
+        return "'tools' must be a list"
+    if not isinstance(row.get("meta", {}), dict):
+        return "'meta' must be an object"
+    return None
+
+
+def read_rows(path, limit: int | None = None) -> list[dict]:
+    """The rows of a dataset file (the first `limit`); raises DatasetFormatError naming a bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetFormatError(f"{path}: no such file (build the dataset first: python -m lib.data build)")
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise DatasetFormatError(f"{path}: not a UTF-8 text file ({err.reason})") from err
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DatasetFormatError(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from err
+        problem = row_problem(row)
+        if problem:
+            raise DatasetFormatError(f"{path}:{number}: not a dataset row: {problem}")
+        rows.append(row)
+        if limit is not None and len(rows) >= limit:
+            break
+    if not rows:
+        raise DatasetFormatError(f"{path}: no rows")
+    return rows
+
+
+def _lang(row: dict) -> str:
+    text = next((m.get("content") or "" for m in row["messages"] if m["role"] == "user"), "")
+    return "ko" if any("가" <= ch <= "힣" for ch in text) else "en"
+
+
+def eval_turns(rows: list[dict], include_summaries: bool = False) -> list[dict]:
+    """The assistant turns to score, teacher-forced (see lib.evaluate.metrics for the unit).
+
+    Scored: every assistant turn whose reference has tool calls, and the first assistant turn of a
+    conversation that has no tool call at all. Text turns after tool responses (summaries) only with
+    `include_summaries`. Each turn keeps the example index, the message index of the turn, the
+    prompt (messages before it), the tools offered, the gold calls made before it (`history`) and meta.
+    """
+    turns = []
+    for index, row in enumerate(rows):
+        meta = dict(row.get("meta") or {})
+        meta.setdefault("category", "unknown")
+        meta.setdefault("tier", None)
+        meta.setdefault("lang", _lang(row))
+        messages = row["messages"]
+        any_calls = any(m.get("tool_calls") for m in messages)
+        history, first = [], True
+        for i, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            reference = reference_calls(message)
+            if reference or (first and not any_calls) or (include_summaries and any_calls):
+                turns.append({"example": index, "turn": i, "prompt": messages[:i], "tools": row.get("tools") or [],
+                              "reference": reference, "history": list(history), "meta": meta,
+                              "context": meta.get("context") or "empty"})
+            history += reference
+            first = False
+    return turns
+
+
+def _adapter_profile(folder: Path) -> dict | None:
+    """The profile an adapter was trained with (its run.json, written by lib.train), if recorded."""
+    try:
+        return json.loads((folder / "run.json").read_text(encoding="utf-8"))["profile"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load_for_eval(profile: dict, model: str = "base"):
+    """(LoadedModel, label) for `base`, an adapter folder (adapter_config.json) or a merged model (config.json)."""
+    from ..models import load_model
+    from ..profile import load_profile
+    from ..train import load_adapter
+
+    if model == "base":
+        return load_model(profile), f"base ({profile['model']['name']})"
+    folder = Path(model)
+    if (folder / "adapter_config.json").is_file():
+        trained_on = _adapter_profile(folder)
+        mine = {k: profile["model"].get(k) for k in ("source", "name")}
+        if trained_on and {k: trained_on["model"].get(k) for k in ("source", "name")} != mine:
+            raise AdapterMismatchError(
+                f"{folder} was trained on profile '{trained_on['name']}' (model {trained_on['model']['name']}), "
+                f"not on '{profile['name']}' (model {profile['model']['name']}): evaluate it with --profile "
+                f"{trained_on['name']}, or train an adapter for this profile (notebook 05)")
+        return load_adapter(profile, folder), f"adapter {folder.name}"
+    if (folder / "config.json").is_file():
+        merged = load_profile(profile["name"], overrides={**profile.get("overrides", {}),
+                                                          "model.source": "hub", "model.name": str(folder)})
+        return load_model(merged), f"merged {folder.name}"
+    raise FileNotFoundError(f"--model {model}: expected 'base', an adapter folder (with adapter_config.json) "
+                            "or a merged model folder (with config.json)")

@@ -1,0 +1,167 @@
+"""Run a model over a dataset file's turns and score them: predictions, metrics, breakdowns, report.
+
+`evaluate` generates every turn greedily in left-padded batches (prompts sorted by length so a batch
+wastes little padding), scores each output (lib.evaluate.metrics), runs the predicted calls in the
+GEN NX sandbox, and sums up overall and per category / tier / language. The CLI
+(`python -m lib.evaluate`) and notebook 06 both call it.
+
+Latency is per turn, amortised: the wall time of the batch that generated it divided by the batch's
+size (with --batch-size 1 it is the plain per-request latency). tokens/s is all new tokens over all
+generation time.
+
+>>> format_pct(0.953), format_pct(None)
+('95.3 %', 'n/a')
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..generate import generate_batch
+from ..memory import track_peak
+from .load import eval_turns
+from .metrics import RATE_METRICS, execute_calls, score_turn, summarise
+
+# Seed 001 §6 / seed 000 §4-4: (metric, comparison, threshold, label)
+TARGETS = [
+    ("tool_name_accuracy", ">", 0.95, "Tool Name Accuracy > 95 %"),
+    ("parameter_accuracy", ">", 0.90, "Parameter Accuracy > 90 %"),
+    ("json_validity", ">=", 1.00, "JSON Validity 100 %"),
+    ("hallucination_rate", "<", 0.05, "Hallucination Rate < 5 %"),
+    ("peak_vram_gib", "<=", 6.0, "VRAM within 6 GB"),
+]
+BREAKDOWNS = ("category", "tier", "lang")
+
+
+def format_pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}".replace("%", " %")
+
+
+def target_status(summary: dict) -> list[dict]:
+    """Each seed target with the measured value and pass / fail (n/a when it could not be measured).
+
+    >>> [t["status"] for t in target_status({"tool_name_accuracy": 0.97, "parameter_accuracy": 0.5})][:2]
+    ['pass', 'fail']
+    """
+    out = []
+    for key, op, threshold, label in TARGETS:
+        value = summary.get(key)
+        if value is None:
+            status = "n/a"
+        else:
+            ok = {">": value > threshold, ">=": value >= threshold, "<": value < threshold, "<=": value <= threshold}[op]
+            status = "pass" if ok else "fail"
+        out.append({"metric": key, "target": label, "value": value, "status": status})
+    return out
+
+
+def _batches(turns: list[dict], size: int):
+    order = sorted(range(len(turns)), key=lambda i: len(json.dumps(turns[i]["prompt"], ensure_ascii=False))
+                   + len(json.dumps(turns[i]["tools"], ensure_ascii=False)))
+    for start in range(0, len(order), size):
+        yield order[start:start + size]
+
+
+def _latency(records: list[dict]) -> dict:
+    ms = np.array([r["latency_ms"] for r in records]) if records else np.array([])
+    seconds = sum(r["latency_ms"] for r in records) / 1000
+    tokens = sum(r["new_tokens"] for r in records)
+    return {"mean_ms": float(ms.mean()) if ms.size else None,
+            "p50_ms": float(np.percentile(ms, 50)) if ms.size else None,
+            "p95_ms": float(np.percentile(ms, 95)) if ms.size else None,
+            "tokens_per_s": tokens / seconds if seconds else None,
+            "new_tokens": tokens,
+            "stopped_share": sum(r["stopped"] for r in records) / len(records) if records else None}
+
+
+def breakdown(records: list[dict], key: str) -> dict:
+    """Metrics per value of meta[key] (category, tier or lang)."""
+    groups: dict[str, list] = {}
+    for r in records:
+        groups.setdefault(str(r["meta"].get(key)), []).append(r)
+    return {value: summarise(group) for value, group in sorted(groups.items())}
+
+
+def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 128,
+             include_summaries: bool = False, label: str = "model", progress: bool = True) -> dict:
+    """Score `loaded` (a LoadedModel) on the dataset rows; see the module docstring.
+
+    Returns {"label", "config", "summary", "targets", "latency", "memory", "breakdown", "records"};
+    each record is one turn: example / turn index, category, the raw output, parsed calls, parse errors,
+    sandbox statuses and the per-metric flags.
+    """
+    turns = eval_turns(rows, include_summaries)
+    records: list[dict | None] = [None] * len(turns)
+    # only an explicit False disables the bar here, so TQDM_DISABLE (set by headless runs) still applies
+    bar = tqdm(total=len(turns), desc=f"evaluate {label}", unit="turn", **({} if progress else {"disable": True}))
+    with track_peak() as peak:
+        for batch in _batches(turns, batch_size):
+            out = generate_batch(loaded.model, loaded.tokenizer, [(turns[i]["prompt"], turns[i]["tools"]) for i in batch],
+                                 max_new_tokens=max_new_tokens)
+            for i, reply in zip(batch, out["replies"]):
+                t = turns[i]
+                scored = score_turn(reply["text"], t["reference"], t["tools"])
+                scored["execution"] = execute_calls([(c["name"], c["arguments"]) for c in scored["predicted"]],
+                                                    t["history"], t["context"])
+                request = next((m.get("content") or "" for m in reversed(t["prompt"]) if m["role"] == "user"), "")
+                records[i] = {"example": t["example"], "turn": t["turn"], "meta": t["meta"], "request": request,
+                              "output": reply["text"], "prompt_tokens": reply["prompt_tokens"], "new_tokens": reply["new_tokens"],
+                              "stopped": reply["stopped"], "latency_ms": 1000 * out["seconds"] / len(batch),
+                              "batch_seconds": out["seconds"], **scored}
+            bar.update(len(batch))
+    bar.close()
+    summary = summarise(records)
+    memory = {k: v for k, v in peak.result.items()}
+    summary["peak_vram_gib"] = memory.get("gpu_peak_allocated_gib")
+    summary["peak_rss_gib"] = memory.get("peak_rss_gib")
+    return {
+        "label": label,
+        "config": {"rows": len(rows), "turns": len(turns), "batch_size": batch_size, "max_new_tokens": max_new_tokens,
+                   "include_summaries": include_summaries, "device": loaded.device, "backend": loaded.backend,
+                   "source": loaded.source, "machine": platform.machine(),
+                   "when": time.strftime("%Y-%m-%d %H:%M:%S")},
+        "summary": summary,
+        "targets": target_status(summary),
+        "latency": _latency(records),
+        "memory": memory,
+        "breakdown": {key: breakdown(records, key) for key in BREAKDOWNS},
+        "records": records,
+    }
+
+
+def report(result: dict) -> str:
+    """The evaluation report as text (the shape of seed 001 §6), targets marked pass / fail."""
+    s, lat = result["summary"], result["latency"]
+    lines = ["=" * 10 + f" Evaluation Report: {result['label']} " + "=" * 10,
+             f"  turns: {s['turns']} ({s['tool_turns']} with tool calls, {s['no_call_turns']} without) "
+             f"from {result['config']['rows']} examples"]
+    for key in RATE_METRICS:
+        lines.append(f"  {key + ':':<22}{format_pct(s[key]):>9}")
+    lines.append(f"  {'argument P / R:':<22}{format_pct(s['argument_precision']):>9} / {format_pct(s['argument_recall'])}")
+    lines.append(f"  malformed outputs:    {s['malformed']:>6} of {s['attempted']} call attempts "
+                 f"({s['predicted_calls']} parsed calls, {s['not_simulated_calls']} not simulated)")
+    if lat["mean_ms"] is not None:
+        lines.append(f"  Latency (mean / p50 / p95): {lat['mean_ms']:.0f} / {lat['p50_ms']:.0f} / {lat['p95_ms']:.0f} ms per turn"
+                     f", {lat['tokens_per_s']:.1f} tokens/s")
+    vram = s.get("peak_vram_gib")
+    lines.append(f"  Peak memory: RSS {s['peak_rss_gib']:.2f} GiB" +
+                 (f", VRAM {vram:.2f} GiB / 6 GiB ({vram / 6:.0%})" if vram is not None else ", VRAM n/a (CPU)"))
+    lines.append("  Targets (seed plan):")
+    for t in result["targets"]:
+        shown = "n/a" if t["value"] is None else (f"{t['value']:.2f} GiB" if t["metric"] == "peak_vram_gib" else format_pct(t["value"]))
+        lines.append(f"    [{t['status'].upper():>4}] {t['target']:<28} measured {shown}")
+    lines.append("=" * 40)
+    return "\n".join(lines)
+
+
+def save(result: dict, path) -> Path:
+    """Write a result to JSON (Korean kept readable) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    return path

@@ -1,0 +1,193 @@
+"""An OpenAI-compatible endpoint (`POST /v1/chat/completions` with `tools`) over any course backend.
+
+    python -m lib.serve --mode openai --model artifacts/export/course/course-q4_k_m.gguf --port 8000
+
+Why not `python -m llama_cpp.server`: llama-cpp-python renders the GGUF's template with the tools, but
+returns the model's `<tool_call>` text as plain `content` (it fills `tool_calls` only for its own
+function-calling chat formats, which use a different prompt than the one the course trained). This
+endpoint renders the ONE course template itself and parses the reply with `lib.tool_calls`, so a client
+gets OpenAI `tool_calls` (arguments as a JSON string) and executes them itself: nothing is executed here.
+
+Behaviour: greedy decoding whatever `temperature` says; `tool_choice: "none"` offers no tools, any other
+value offers all of `tools` (the choice is not enforced by a grammar); `stream: true` sends the whole reply
+as one chunk after generation, then `[DONE]`; blocks that cannot be parsed stay in `content` and are
+listed in the choice's `tool_call_errors`. Requests are served one at a time (one model).
+
+Outgrowing one machine (not run in this course): vLLM serves the merged model with the same parser —
+    vllm serve artifacts/merged/course --enable-auto-tool-choice --tool-call-parser hermes
+or the base model with the adapter: `vllm serve Qwen/Qwen2.5-1.5B-Instruct --enable-lora
+--lora-modules course=artifacts/adapters/course --enable-auto-tool-choice --tool-call-parser hermes`.
+
+>>> from lib.serve.backends import ScriptedBackend
+>>> reply = '<tool_call>\\n{"name": "run_analysis", "arguments": {}}\\n</tool_call>'
+>>> out = chat_completion(ScriptedBackend([reply]), {"messages": [{"role": "user", "content": "해석해줘"}]})
+>>> out["choices"][0]["finish_reason"], out["choices"][0]["message"]["tool_calls"][0]["function"]
+('tool_calls', {'name': 'run_analysis', 'arguments': '{}'})
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ..tool_calls import parse_tool_calls
+
+DEFAULT_MAX_TOKENS = 256
+
+
+class BadRequest(ValueError):
+    """A request the endpoint answers with HTTP 400 and an OpenAI-style error body."""
+
+
+def _text(content) -> str:
+    """OpenAI content may be a string, None or a list of parts; the course template takes text."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    raise BadRequest(f"message content must be a string or a list of parts, got {type(content).__name__}")
+
+
+def to_course_messages(messages) -> list[dict]:
+    """OpenAI chat messages → the messages the course template renders (arguments may stay JSON strings).
+
+    >>> to_course_messages([{"role": "user", "content": [{"type": "text", "text": "Hi"}]}])
+    [{'role': 'user', 'content': 'Hi'}]
+    """
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("'messages' must be a non-empty list")
+    out = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ("system", "developer", "user", "assistant", "tool"):
+            raise BadRequest(f"messages[{i}]: role must be system, user, assistant or tool")
+        role = "system" if m["role"] == "developer" else m["role"]
+        message = {"role": role, "content": _text(m.get("content"))}
+        if role == "assistant" and m.get("tool_calls"):
+            message["tool_calls"] = [{"type": "function", "function": {"name": c["function"]["name"],
+                                                                       "arguments": c["function"].get("arguments", "{}")}}
+                                     for c in m["tool_calls"]]
+        out.append(message)
+    return out
+
+
+def _offered_tools(request: dict) -> list[dict] | None:
+    tools = request.get("tools") or None
+    if tools is None or request.get("tool_choice") == "none":
+        return None
+    if not isinstance(tools, list) or not all(isinstance(t, dict) and t.get("type") == "function" and "function" in t for t in tools):
+        raise BadRequest("'tools' must be a list of {\"type\": \"function\", \"function\": {...}}")
+    return tools
+
+
+def chat_completion(backend, request: dict, model_name: str | None = None) -> dict:
+    """One OpenAI chat completion for a parsed request body (a dict), with tool calls parsed out."""
+    if not isinstance(request, dict):
+        raise BadRequest("the request body must be a JSON object")
+    messages = to_course_messages(request.get("messages"))
+    tools = _offered_tools(request)
+    max_tokens = next((request[k] for k in ("max_completion_tokens", "max_tokens") if request.get(k) is not None),
+                      DEFAULT_MAX_TOKENS)
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise BadRequest("'max_tokens' must be a positive integer")
+    result = backend.reply(messages, tools, max_tokens)
+    parsed = parse_tool_calls(result["text"])
+    message = {"role": "assistant", "content": (result["text"] if parsed.errors else parsed.content) or None}
+    choice = {"index": 0, "message": message, "logprobs": None,
+              "finish_reason": "stop" if result.get("stopped", True) else "length"}
+    if parsed.calls:
+        message["tool_calls"] = [{"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+                                  "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)}}
+                                 for c in parsed.calls]
+        if choice["finish_reason"] == "stop":
+            choice["finish_reason"] = "tool_calls"
+    if parsed.errors:
+        choice["tool_call_errors"] = parsed.errors
+    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+            "model": model_name or request.get("model") or getattr(backend, "name", "course"),
+            "choices": [choice],
+            "usage": {"prompt_tokens": result["prompt_tokens"], "completion_tokens": result["new_tokens"],
+                      "total_tokens": result["prompt_tokens"] + result["new_tokens"]}}
+
+
+def _as_chunk(completion: dict) -> dict:
+    """The completion as one streaming chunk (delta instead of message)."""
+    choice = completion["choices"][0]
+    delta = dict(choice["message"])
+    for i, call in enumerate(delta.get("tool_calls", [])):
+        call["index"] = i
+    return {"id": completion["id"], "object": "chat.completion.chunk", "created": completion["created"],
+            "model": completion["model"],
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": choice["finish_reason"]}]}
+
+
+def make_server(backend, host: str = "127.0.0.1", port: int = 8000, model_name: str | None = None) -> ThreadingHTTPServer:
+    """An HTTP server (not started) answering /v1/models, /v1/chat/completions and /health."""
+    name = model_name or getattr(backend, "name", "course")
+    lock = threading.Lock()   # one model: one generation at a time
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):  # quiet; the CLI prints one line per request instead
+            pass
+
+        def _send(self, status: int, body: dict | None = None, raw: bytes | None = None, ctype="application/json"):
+            data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, status: int, message: str, kind="invalid_request_error"):
+            self._send(status, {"error": {"message": message, "type": kind, "param": None, "code": None}})
+
+        def do_GET(self):
+            if self.path.rstrip("/") == "/v1/models":
+                self._send(200, {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "course"}]})
+            elif self.path.rstrip("/") == "/health":
+                self._send(200, {"status": "ok", "model": name})
+            else:
+                self._error(404, f"no route {self.path}; try POST /v1/chat/completions")
+
+        def do_POST(self):
+            if self.path.rstrip("/") != "/v1/chat/completions":
+                self._error(404, f"no route {self.path}; try POST /v1/chat/completions")
+                return
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = json.loads(self.rfile.read(length).decode("utf-8") or "null")
+                with lock:
+                    completion = chat_completion(backend, request, name)
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                self._error(400, f"the body is not JSON: {err}")
+                return
+            except BadRequest as err:
+                self._error(400, str(err))
+                return
+            except Exception as err:  # a model failure answers 500 and keeps the server up
+                self._error(500, f"{type(err).__name__}: {err}", "server_error")
+                return
+            if request.get("stream"):
+                events = f"data: {json.dumps(_as_chunk(completion), ensure_ascii=False)}\n\ndata: [DONE]\n\n"
+                self._send(200, raw=events.encode("utf-8"), ctype="text/event-stream")
+            else:
+                self._send(200, completion)
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+def serve(backend, host: str = "127.0.0.1", port: int = 8000, echo=print) -> None:
+    """Serve until interrupted (Ctrl+C)."""
+    server = make_server(backend, host, port)
+    echo(f"OpenAI-compatible endpoint: http://{host}:{server.server_address[1]}/v1  (model: {getattr(backend, 'name', 'course')})")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

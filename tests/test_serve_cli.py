@@ -1,0 +1,78 @@
+"""The terminal chat: driven through its input/output streams, and once as `python -m lib.serve` on a real model."""
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lib.paths import ROOT
+from lib.serve.backends import ScriptedBackend
+from lib.serve.cli import run_cli
+from lib.serve.session import ChatSession
+
+
+def call(tool, **arguments):
+    return f'<tool_call>\n{json.dumps({"name": tool, "arguments": arguments})}\n</tool_call>'
+
+
+def chat(replies, typed, **kwargs):
+    session = ChatSession(ScriptedBackend(replies), **kwargs)
+    out = io.StringIO()
+    turns = run_cli(session, io.StringIO(typed), out)
+    return session, out.getvalue(), turns
+
+
+def test_seed_001_look_tool_call_response_and_answer():
+    session, out, turns = chat([call("create_node", id=1, x=0, y=0, z=0), "절점 1번이 원점(0, 0, 0)에 추가되었습니다."],
+                               "절점 1번을 원점에 추가해줘\nquit\n")
+    assert out.startswith("GEN NX Tool Calling Assistant (type 'quit' to exit)\n====")
+    assert '[Tool Call] POST /db/NODE {"Assign": {"1": {"X": 0, "Y": 0, "Z": 0}}}\n  → NODE: 1 record(s) 1\n' in out
+    assert "Assistant: 절점 1번이 원점(0, 0, 0)에 추가되었습니다.\n" in out
+    assert out.rstrip().endswith("You:") and turns == 1
+    assert session.api.summary()["NODE"]["COUNT"] == 1
+
+
+@pytest.mark.parametrize("typed, executed", [("y", True), ("n", False), ("", False)])
+def test_destructive_call_is_asked_on_the_terminal(typed, executed):
+    replies = [call("create_node", id=1, x=0, y=0, z=0), "ok", call("delete_nodes", node_ids=[1]), "done"]
+    session, out, _ = chat(replies, f"절점 추가\n절점 1 삭제\n{typed}\nquit\n")
+    assert "⚠ DELETE /db/NODE/1\n  데이터를 삭제합니다 (DELETE /db/NODE/1). 실행할까요? [y/N] " in out
+    assert ("[Tool Call] DELETE /db/NODE/1" in out) == executed
+    assert ("[Declined] DELETE /db/NODE/1" in out) != executed
+    assert ("NODE" in session.api.summary()) != executed
+
+
+def test_rejected_and_malformed_calls_are_printed_and_the_chat_goes_on():
+    replies = [call("create_column", id=1), "그런 도구는 없습니다.", '<tool_call>{"name": "run_analysis", </tool_call>', "다시 말씀해 주세요."]
+    _, out, turns = chat(replies, "기둥 만들어\n해석\nquit\n")
+    assert "[Rejected] create_column {\"id\": 1}: unknown tool 'create_column'" in out
+    assert "[Rejected] unreadable tool call: block 1: malformed JSON" in out
+    assert "Assistant: 다시 말씀해 주세요." in out and turns == 2
+
+
+def test_commands_state_reset_and_end_of_input():
+    session, out, turns = chat([call("create_node", id=1, x=0, y=0, z=0), "ok"], "절점\n/state\n/reset\n")
+    assert "  NODE           1" in out and "(conversation cleared" in out
+    assert turns == 1 and [m["role"] for m in session.messages] == ["system"]
+
+
+def test_python_m_lib_serve_cli_on_a_real_model():
+    """The entry point end to end on the smoke profile's tiny model: whatever it says, the chat survives it."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TQDM_DISABLE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "lib.serve", "--mode", "cli", "--model", "base", "--profile", "smoke",
+                           "--max-new-tokens", "8", "--verbose"],
+                          input="절점 1번을 원점에 추가해줘\n/state\nquit\n", capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "model: base (tiny-random-llama) (transformers)" in proc.stdout
+    assert "GEN NX: course sandbox" in proc.stdout
+    assert "(1 replies, 8 tokens" in proc.stdout and "tools offered: create_node" in proc.stdout
+    assert "  UNIT           1" in proc.stdout
+
+
+def test_unknown_model_spec_exits_with_a_clear_error():
+    proc = subprocess.run([sys.executable, "-m", "lib.serve", "--model", "no/such/model"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and "cannot serve 'no/such/model'" in proc.stderr
