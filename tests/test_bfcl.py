@@ -208,7 +208,7 @@ def test_checker_trouble_is_a_failure_not_a_crash():
 
 
 def test_run_on_the_embedded_model(embedded_model, tmp_path):
-    result = bfcl.run_bfcl(embedded_model, sample=1, max_new_tokens=8, batch_size=5, progress=False)
+    result = bfcl.run_bfcl(embedded_model, sample=1, max_new_tokens=8, batch_size=2, progress=False)
     assert [r["category"] for r in result.records] == [bfcl.CATEGORIES[c] for c in bfcl.DEFAULT_CATEGORIES]
     for record in result.records:
         assert isinstance(record["valid"], bool) and isinstance(record["output"], str)
@@ -227,7 +227,7 @@ def test_run_on_the_embedded_model(embedded_model, tmp_path):
 
 def test_command_line(tmp_path, capsys):
     out = tmp_path / "base.json"
-    assert bfcl.main(["--model", "base", "--profile", "cpu-embedded", "--categories", "irrelevance", "simple",
+    assert bfcl.main(["--model", "base", "--profile", "smoke", "--categories", "irrelevance", "simple",
                       "--sample", "1", "--max-new-tokens", "4", "--out", str(out)]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["settings"]["categories"] == ["irrelevance", "simple"] and len(data["records"]) == 2

@@ -14,10 +14,12 @@ The chat template and the stop tokens travel inside the file (`tokenizer.chat_te
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,6 +94,45 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
 
+def gguf_ready_tokenizer(tokenizer_json: dict) -> dict | None:
+    """A byte-level BPE tokenizer.json in the standard GPT-2 form, or None when it already is one.
+
+    Trap: the SmolLM2 tokenizer that transformers builds from the shipped GGUF is byte-level BPE but is
+    saved with `byte_fallback: true` and a SentencePiece-style decoder. llama.cpp's converter then takes
+    it for a Llama SentencePiece vocabulary (`tokenizer.ggml.model = llama`, no merges), and llama.cpp
+    aborts while tokenising (`std::out_of_range` in `byte_to_token`). A byte-level vocabulary holds every
+    byte, so byte fallback never fires: switching it off and decoding with ByteLevel changes no token.
+
+    >>> tj = {"model": {"type": "BPE", "byte_fallback": True}, "pre_tokenizer": {"type": "ByteLevel"},
+    ...       "decoder": {"type": "Sequence", "decoders": []}}
+    >>> fixed = gguf_ready_tokenizer(tj)
+    >>> fixed["model"]["byte_fallback"], fixed["decoder"]["type"], gguf_ready_tokenizer(fixed)
+    (False, 'ByteLevel', None)
+    """
+    model, pre = tokenizer_json.get("model", {}), tokenizer_json.get("pre_tokenizer") or {}
+    byte_level = pre.get("type") == "ByteLevel" or any(
+        p.get("type") == "ByteLevel" for p in pre.get("pretokenizers", []))
+    if model.get("type") != "BPE" or not byte_level or not model.get("byte_fallback"):
+        return None
+    fixed = {**tokenizer_json, "model": {**model, "byte_fallback": False}}
+    fixed["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    return fixed
+
+
+def _staged(model_dir: Path, stage: Path) -> Path:
+    """The folder to convert: `model_dir` itself, or links to its files with a GGUF-ready tokenizer.json."""
+    tokenizer_file = model_dir / "tokenizer.json"
+    fixed = gguf_ready_tokenizer(json.loads(tokenizer_file.read_text(encoding="utf-8"))) if tokenizer_file.exists() else None
+    if fixed is None:
+        return model_dir
+    stage.mkdir(parents=True, exist_ok=True)
+    for item in model_dir.iterdir():
+        if item.name != "tokenizer.json":
+            (stage / item.name).symlink_to(item.resolve())
+    (stage / "tokenizer.json").write_text(json.dumps(fixed, ensure_ascii=False), encoding="utf-8")
+    return stage
+
+
 def convert(model_dir, out_file, outtype: str = "f16") -> Path:
     """Run convert_hf_to_gguf.py on a saved model folder (a subprocess: it imports its own gguf-py).
 
@@ -105,9 +146,11 @@ def convert(model_dir, out_file, outtype: str = "f16") -> Path:
     out_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "gguf-py"), str(root)]), "HF_HUB_OFFLINE": "1"}
     env.pop("NO_LOCAL_GGUF", None)   # that variable would make the converter take PyPI's older gguf
-    cmd = [sys.executable, str(root / "convert_hf_to_gguf.py"), str(model_dir), "--outfile", str(out_file),
-           "--outtype", outtype]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = _staged(Path(model_dir), Path(tmp) / "model")
+        cmd = [sys.executable, str(root / "convert_hf_to_gguf.py"), str(source), "--outfile", str(out_file),
+               "--outtype", outtype]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if done.returncode != 0 or not out_file.exists():
         raise ExportError(f"convert_hf_to_gguf.py failed for {model_dir} ({outtype}):\n{_tail(done.stderr)}")
     return out_file

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .backends import SPEC_HELP, BackendError, load_backend
+from .backends import SPEC_HELP, load_backend
 from .session import DEFAULT_TIERS, ChatSession
 
 
@@ -59,10 +59,17 @@ def main(argv=None) -> int:
 
             profile = load_profile(args.profile)
         backend = load_backend(args.model, profile)
-    except BackendError as err:
+    except (BackendError, ValueError, RuntimeError, OSError) as err:   # profile, model files, llama.cpp
         print(f"error: {err}", file=sys.stderr)
         return 2
     echo(f"model: {backend.name} ({backend.kind})")
+    try:
+        return _run(args, backend, echo)
+    finally:
+        backend.close()   # llama.cpp frees its model here rather than at interpreter exit
+
+
+def _run(args, backend, echo) -> int:
     if args.mode == "openai":
         from .openai_server import serve
 
