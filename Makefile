@@ -33,11 +33,11 @@ $(STAMP): requirements.txt requirements-gpu.txt pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# The web chat's browser test needs Debian's chromium + chromium-driver, the Ollama template check needs Go's
+# The web chat's browser test needs Debian's chromium + chromium-driver (+ fonts-nanum for Korean in its screenshot), the Ollama template check needs Go's
 # text/template (golang-go). Installed when missing and apt is usable; otherwise those tests skip and say why.
 system-tools:
 	@missing=""; \
-	command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing="$$missing chromium chromium-driver"; \
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing="$$missing chromium chromium-driver fonts-nanum"; \
 	command -v go >/dev/null || missing="$$missing golang-go"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -86,7 +86,9 @@ def test_q4_k_m_falls_back_where_rows_do_not_divide_by_256(exported, tmp_path):
     meta = gguf.read_metadata(out)
     assert meta["chat_template"] == chat_format.CHAT_TEMPLATE and meta["eos_token"] == "<|im_end|>"
     assert out.stat().st_size < files[1]["path"].stat().st_size        # smaller than q8_0
-    assert set(meta["tensor_types"]) - {"F32"}, meta["tensor_types"]
+    # hidden size 576 is not a multiple of 256: those matrices fall back to q5_0/q8_0, the rest are k-quants
+    assert {"Q4_K", "Q5_0"} <= set(meta["tensor_types"]), meta["tensor_types"]
+    assert "falling back" in out.with_suffix(".log").read_text()
 
 
 @pytest.mark.parametrize("types, message", [("q9", "unknown GGUF type 'q9'"), ("", "no GGUF type")])
@@ -95,8 +97,10 @@ def test_unknown_types_are_rejected(types, message):
         gguf.check_types(types)
 
 
-def test_cli_rejects_bad_input(tmp_path, capsys):
+def test_cli_rejects_bad_input(tmp_path, adapter, capsys):
     from lib.export.__main__ import main
 
     assert main(["--adapter", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert main(["--adapter", str(adapter), "--types", "f16,q9"]) == 2    # refused before any work
+    assert "unknown GGUF type 'q9'" in capsys.readouterr().err

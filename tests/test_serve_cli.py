@@ -76,3 +76,10 @@ def test_unknown_model_spec_exits_with_a_clear_error():
     proc = subprocess.run([sys.executable, "-m", "lib.serve", "--model", "no/such/model"], capture_output=True,
                           text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 2 and "cannot serve 'no/such/model'" in proc.stderr
+
+
+def test_real_api_without_a_key_stops_before_loading_a_model():
+    env = {k: v for k, v in os.environ.items() if k != "GENNX_MAPI_KEY"}
+    proc = subprocess.run([sys.executable, "-m", "lib.serve", "--real-api", "--model", "base"], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=60)
+    assert proc.returncode != 0 and "GENNX_MAPI_KEY" in proc.stderr and "model:" not in proc.stdout

@@ -119,7 +119,8 @@ def test_destructive_call_waits_for_the_confirm_buttons(browser):
 def test_web_chat_with_the_real_embedded_model(browser, embedded_model):
     from lib.serve.backends import TransformersBackend
 
-    with served(TransformersBackend(embedded_model), max_new_tokens=24, max_rounds=1) as url:
+    with served(TransformersBackend(embedded_model), tools=["create_node", "create_nodes"], max_new_tokens=24,
+                max_rounds=1) as url:
         browser.get(url)
         say(browser, "절점 1번을 원점에 추가해줘", lambda d: "모델 응답 1회" in text_of(d, "stats"), timeout=240)
         assert "절점 1번을 원점에 추가해줘" in text_of(browser, "chat")

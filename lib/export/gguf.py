@@ -21,6 +21,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..chat_format import IM_END
@@ -160,7 +161,9 @@ def quantize(src_gguf, out_file, qtype: str = "q4_k_m", threads: int = 0) -> Pat
     """Quantise an f16/f32 GGUF with llama.cpp's quantiser (llama_model_quantize through llama_cpp).
 
     k-quants pack rows in blocks of 256 values; llama.cpp quantises tensors whose rows do not divide
-    by 256 with a fallback type instead (q5_0/q8_0 for q4_k_m) and says so in its log.
+    by 256 with a fallback type instead (q5_0/q8_0 for q4_k_m; SmolLM2's hidden size 576 is such a case),
+    so `read_metadata(out)["tensor_types"]` shows a mix. The quantiser's log goes to a file beside the
+    output (`<name>.log`), not to the terminal.
     """
     import llama_cpp
 
@@ -170,10 +173,27 @@ def quantize(src_gguf, out_file, qtype: str = "q4_k_m", threads: int = 0) -> Pat
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = QUANTISER_TYPES[qtype]
     params.nthread = threads
-    code = llama_cpp.llama_model_quantize(str(src_gguf).encode(), str(out_file).encode(), params)
+    log = out_file.with_suffix(".log")
+    with _c_stderr_to(log):
+        code = llama_cpp.llama_model_quantize(str(src_gguf).encode(), str(out_file).encode(), params)
     if code != 0 or not out_file.exists():
-        raise ExportError(f"llama_model_quantize({src_gguf} → {qtype}) returned {code}")
+        raise ExportError(f"llama_model_quantize({src_gguf} → {qtype}) returned {code}:\n"
+                          f"{_tail(log.read_text(errors='replace'))}")
     return out_file
+
+
+@contextmanager
+def _c_stderr_to(path: Path):
+    """Send what C code writes to file descriptor 2 into `path` for the duration (Python's sys.stderr is untouched)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "wb") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def export_gguf(model_dir, out_dir, types, name: str = "model") -> list[dict]:

@@ -52,6 +52,7 @@ def connect_api(real: bool, echo=print):
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     echo = lambda line: print(line, file=sys.stderr if args.mode == "openai" else sys.stdout, flush=True)  # noqa: E731
+    make_api = connect_api(args.real_api, echo) if args.mode != "openai" else None   # fail before loading a model
     try:
         profile = None
         if args.profile:
@@ -59,23 +60,22 @@ def main(argv=None) -> int:
 
             profile = load_profile(args.profile)
         backend = load_backend(args.model, profile)
-    except (BackendError, ValueError, RuntimeError, OSError) as err:   # profile, model files, llama.cpp
+    except (ValueError, RuntimeError, OSError) as err:   # a bad spec or profile, missing model files, llama.cpp
         print(f"error: {err}", file=sys.stderr)
         return 2
     echo(f"model: {backend.name} ({backend.kind})")
     try:
-        return _run(args, backend, echo)
+        return _run(args, backend, make_api, echo)
     finally:
         backend.close()   # llama.cpp frees its model here rather than at interpreter exit
 
 
-def _run(args, backend, echo) -> int:
+def _run(args, backend, make_api, echo) -> int:
     if args.mode == "openai":
         from .openai_server import serve
 
         serve(backend, args.host, args.port or 8000, echo=echo)
         return 0
-    make_api = connect_api(args.real_api, echo)
     options = dict(tools=args.tools.split(",") if args.tools else None,
                    tiers=tuple(int(t) for t in args.tiers.split(",")),
                    max_rounds=args.max_rounds, max_new_tokens=args.max_new_tokens,

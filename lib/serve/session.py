@@ -42,11 +42,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..data.generate import SYSTEM
 from ..gennx.catalogue import Catalogue, load_catalogue
 from ..gennx.mapping import ApiRequest, MappingError
 from ..tool_calls import ToolCall, parse_tool_calls
 
-DEFAULT_SYSTEM = "당신은 MIDAS GEN NX 구조해석 도우미입니다. 필요할 때만 도구를 호출하세요."  # as in the training data
+DEFAULT_SYSTEM = SYSTEM["ko"][0]   # a system prompt the model was trained with
+MAX_CONTEXT = 4096                 # prompt + reply; more only slows a CPU down (training examples fit 2,048)
 DEFAULT_TIERS = (1, 2)          # Tier 3 is catalogue-only: the sandbox cannot execute it
 FALLBACK_TOOLS = ("get_model_summary", "create_node", "run_analysis")   # offered when nothing matches
 REPLACES_MODEL = ("/DOC/NEW", "/DOC/OPEN", "/DOC/CLOSE", "/DOC/IMPORT", "/DOC/IMPORTMXT")
@@ -187,7 +189,7 @@ class ChatSession:
             raise ValueError(f"tools not in the catalogue: {unknown}")
         self.system_prompt, self.fixed_tools, self.tiers = system_prompt, tools, tuple(tiers)
         self.max_tools, self.max_rounds, self.max_new_tokens = max_tools, max_rounds, max_new_tokens
-        self.context_length = context_length or min(getattr(backend, "context_length", 4096), 4096)
+        self.context_length = context_length or min(getattr(backend, "context_length", MAX_CONTEXT), MAX_CONTEXT)
         self.confirm, self.max_tool_chars = confirm, max_tool_chars
         self.reset()
 
