@@ -88,7 +88,6 @@ def test_q4_k_m_falls_back_where_rows_do_not_divide_by_256(exported, tmp_path):
     assert out.stat().st_size < files[1]["path"].stat().st_size        # smaller than q8_0
     # hidden size 576 is not a multiple of 256: those matrices fall back to q5_0/q8_0, the rest are k-quants
     assert {"Q4_K", "Q5_0"} <= set(meta["tensor_types"]), meta["tensor_types"]
-    assert "falling back" in out.with_suffix(".log").read_text()
 
 
 @pytest.mark.parametrize("types, message", [("q9", "unknown GGUF type 'q9'"), ("", "no GGUF type")])
