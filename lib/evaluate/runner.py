@@ -87,6 +87,18 @@ def breakdown(records: list[dict], key: str) -> dict:
     return {value: summarise(group) for value, group in sorted(groups.items())}
 
 
+def _record(turn: dict, reply: dict, batch_seconds: float, batch_len: int) -> dict:
+    """One scored turn: where it is, what the model wrote, the metric flags and the sandbox statuses."""
+    scored = score_turn(reply["text"], turn["reference"], turn["tools"])
+    scored["execution"] = execute_calls([(c["name"], c["arguments"]) for c in scored["predicted"]],
+                                        turn["history"], turn["context"])
+    request = next((m.get("content") or "" for m in reversed(turn["prompt"]) if m["role"] == "user"), "")
+    return {"example": turn["example"], "turn": turn["turn"], "meta": turn["meta"], "request": request,
+            "output": reply["text"], "prompt_tokens": reply["prompt_tokens"], "new_tokens": reply["new_tokens"],
+            "stopped": reply["stopped"], "latency_ms": 1000 * batch_seconds / batch_len, "batch_seconds": batch_seconds,
+            **scored}
+
+
 def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 128,
              include_summaries: bool = False, label: str = "model", progress: bool = True) -> dict:
     """Score `loaded` (a LoadedModel) on the dataset rows; see the module docstring.
@@ -104,19 +116,11 @@ def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: i
             out = generate_batch(loaded.model, loaded.tokenizer, [(turns[i]["prompt"], turns[i]["tools"]) for i in batch],
                                  max_new_tokens=max_new_tokens)
             for i, reply in zip(batch, out["replies"]):
-                t = turns[i]
-                scored = score_turn(reply["text"], t["reference"], t["tools"])
-                scored["execution"] = execute_calls([(c["name"], c["arguments"]) for c in scored["predicted"]],
-                                                    t["history"], t["context"])
-                request = next((m.get("content") or "" for m in reversed(t["prompt"]) if m["role"] == "user"), "")
-                records[i] = {"example": t["example"], "turn": t["turn"], "meta": t["meta"], "request": request,
-                              "output": reply["text"], "prompt_tokens": reply["prompt_tokens"], "new_tokens": reply["new_tokens"],
-                              "stopped": reply["stopped"], "latency_ms": 1000 * out["seconds"] / len(batch),
-                              "batch_seconds": out["seconds"], **scored}
+                records[i] = _record(turns[i], reply, out["seconds"], len(batch))
             bar.update(len(batch))
     bar.close()
     summary = summarise(records)
-    memory = {k: v for k, v in peak.result.items()}
+    memory = dict(peak.result)
     summary["peak_vram_gib"] = memory.get("gpu_peak_allocated_gib")
     summary["peak_rss_gib"] = memory.get("peak_rss_gib")
     return {

@@ -2,10 +2,12 @@
 
 Ollama does not run the Jinja template stored in the GGUF; it renders its own Go text/template
 (`TEMPLATE`) with `.System`, `.Messages` (`.Role`, `.Content`, `.ToolCalls[].Function.Name/.Arguments`)
-and `.Tools`. `templates/chatml_tools.gotmpl` writes the same text as the training template, with one
-unavoidable difference: Ollama re-serialises JSON itself. Tools and past tool-call arguments come out
-of its `json` function: compact (`{"a":1}`), keys sorted, and of a tool's JSON Schema only the fields
-Ollama's Go types keep (`ollama_tool_view` shows exactly which).
+and `.Tools`. `templates/chatml_tools.gotmpl` writes the same text as the training template. Ollama
+passes tools and arguments as Go values, so the template writes their JSON itself, with Python's
+spacing and the catalogue's key order; what it cannot restore is what Ollama dropped before: JSON
+Schema fields its Go types do not hold (`ollama_tool_view` shows exactly which), the key order inside
+nested schemas and values (sorted), and the ".0" of whole floats. The tests render the template with
+Go's text/template and compare it line by line with the training template.
 
 >>> text = modelfile_text("course-q8_0.gguf")
 >>> text.splitlines()[0], 'PARAMETER stop "<|im_end|>"' in text
@@ -78,12 +80,13 @@ def _example_tool() -> dict:
 
 
 def ollama_tool_view(tool: dict) -> dict:
-    """What Ollama keeps of an OpenAI tool dict (its Go types drop other JSON Schema keys such as minimum).
+    """What Ollama keeps of an OpenAI tool dict: its Go types drop other JSON Schema keys (minimum, minItems,
+    additionalProperties, a top-level anyOf, ...). Compare as objects: key order is the template's business.
 
     >>> t = {"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object",
     ...      "properties": {"n": {"type": "integer", "minimum": 1}}, "required": ["n"], "additionalProperties": False}}}
     >>> ollama_tool_view(t)["function"]["parameters"]
-    {'type': 'object', 'required': ['n'], 'properties': {'n': {'type': 'integer'}}}
+    {'type': 'object', 'properties': {'n': {'type': 'integer'}}, 'required': ['n']}
     """
     fn = tool["function"]
     params = fn.get("parameters") or {}
@@ -91,9 +94,8 @@ def ollama_tool_view(tool: dict) -> dict:
     for key, out in (("$defs", "$defs"), ("items", "items")):
         if params.get(key) is not None:
             view_params[out] = params[key]
-    if params.get("required"):
-        view_params["required"] = params["required"]
     view_params["properties"] = {k: _property_view(v) for k, v in (params.get("properties") or {}).items()}
+    view_params["required"] = list(params.get("required") or [])   # the template writes [] when empty
     view = {"type": tool.get("type", "function")}
     if tool.get("items") is not None:
         view["items"] = tool["items"]
