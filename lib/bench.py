@@ -178,14 +178,12 @@ def worker(cfg: dict, out_path: Path) -> dict:
         import unsloth  # noqa: F401  (first, before transformers/peft/trl)
     import torch
 
-    from . import models, train
+    from . import memory, models, train
     from .data import build
     from .jsonl import read_jsonl
     from .profile import load_profile
 
-    if cfg.get("cap_gib") and torch.cuda.is_available():
-        total = torch.cuda.get_device_properties(0).total_memory
-        torch.cuda.set_per_process_memory_fraction(min(1.0, cfg["cap_gib"] * 2**30 / total))
+    memory.cap_gpu_memory(cfg.get("cap_gib") or 0)
     longest = max(cfg["lengths"] + cfg["probe"])
     profile = load_profile(cfg["profile"], overrides={"backend": backend, "model.source": cfg["model"],
                                                       "model.max_seq_length": longest})

@@ -6,6 +6,7 @@ True
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -34,6 +35,26 @@ def memory_snapshot() -> dict:
             gpu_total_gib=cuda.get_device_properties(0).total_memory / GIB,
         )
     return snap
+
+
+def cap_gpu_memory(gib: float | None = None) -> float | None:
+    """Let this process use at most `gib` GiB of the GPU, as if the card were that small.
+
+    `gib` defaults to $COURSE_GPU_MEMORY_GIB (unset: no cap). On a bigger card this shows whether the
+    course fits the 6 GB laptop: with the cap, running past 6 GiB is a CUDA out-of-memory error.
+    Returns the cap applied (None on CPU or without one).
+
+    >>> cap_gpu_memory(0) is None
+    True
+    """
+    if gib is None:
+        gib = float(os.environ.get("COURSE_GPU_MEMORY_GIB") or 0)
+    cuda = _cuda() if gib else None
+    if not cuda:
+        return None
+    total = cuda.get_device_properties(0).total_memory
+    cuda.set_per_process_memory_fraction(min(1.0, gib * GIB / total))
+    return gib
 
 
 def reset_peak() -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from . import memory
 from .chat_format import IM_END, use_course_template
 from .paths import DATA, MODELS
 from .profile import ProfileError, cuda_available, unsloth_importable
@@ -296,6 +297,8 @@ def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | 
     device = "cpu" if backend == "hf" else "cuda"
     torch_dtype = resolve_dtype(dtype or profile["model"].get("dtype"), device)
     source = resolve_model_source(profile)
+    if device == "cuda":
+        memory.cap_gpu_memory()          # $COURSE_GPU_MEMORY_GIB=6 behaves like the 6 GB laptop card
     start = time.perf_counter()
     try:
         if backend == "unsloth":

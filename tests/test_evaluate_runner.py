@@ -91,6 +91,17 @@ def test_an_adapter_of_another_profile_is_refused(tmp_path):
         load.load_for_eval(profile.load_profile("cpu-embedded"), str(tmp_path))
 
 
+def test_same_profile_name_with_another_base_model_is_not_the_same_base(tmp_path):
+    """laptop-6gb trained with COURSE_MODEL=embedded must not be merged onto laptop-6gb's Qwen2.5 (notebook 07)."""
+    (tmp_path / "adapter_config.json").write_text("{}")
+    trained = profile.load_profile("laptop-6gb", overrides={"model.source": "embedded", "model.name": "SmolLM2-135M-Instruct"}, has_cuda=True)
+    (tmp_path / "run.json").write_text(json.dumps({"profile": trained}))
+    assert load.same_base_model(tmp_path, trained)
+    assert not load.same_base_model(tmp_path, profile.load_profile("laptop-6gb", has_cuda=True))
+    (tmp_path / "run.json").unlink()
+    assert load.same_base_model(tmp_path, trained) and not load.same_base_model(tmp_path / "missing", trained)
+
+
 def test_targets_pass_fail_and_na():
     status = runner.target_status({"tool_name_accuracy": 0.96, "parameter_accuracy": 0.9, "json_validity": 1.0,
                                    "hallucination_rate": 0.05, "peak_vram_gib": None})

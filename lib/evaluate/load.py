@@ -138,6 +138,17 @@ def _adapter_profile(folder: Path) -> dict | None:
         return None
 
 
+def same_base_model(folder, profile: dict) -> bool:
+    """Whether the adapter in `folder` was trained on `profile`'s base model (same source and name).
+
+    Unrecorded adapters are given the benefit of the doubt; a different base fails at load time anyway.
+    """
+    trained_on = _adapter_profile(Path(folder))
+    if not trained_on:
+        return (Path(folder) / "adapter_config.json").is_file()
+    return all(trained_on["model"].get(k) == profile["model"].get(k) for k in ("source", "name"))
+
+
 def load_for_eval(profile: dict, model: str = "base"):
     """(LoadedModel, label) for `base`, an adapter folder (adapter_config.json) or a merged model (config.json)."""
     from ..models import load_model
@@ -149,8 +160,7 @@ def load_for_eval(profile: dict, model: str = "base"):
     folder = Path(model)
     if (folder / "adapter_config.json").is_file():
         trained_on = _adapter_profile(folder)
-        mine = {k: profile["model"].get(k) for k in ("source", "name")}
-        if trained_on and {k: trained_on["model"].get(k) for k in ("source", "name")} != mine:
+        if not same_base_model(folder, profile):
             raise AdapterMismatchError(
                 f"{folder} was trained on profile '{trained_on['name']}' (model {trained_on['model']['name']}), "
                 f"not on '{profile['name']}' (model {profile['model']['name']}): evaluate it with --profile "
