@@ -21,6 +21,18 @@ def strip_end(text: str) -> str:
     return text.strip()
 
 
+def _greedy(model, tokenizer, inputs, max_new_tokens: int):
+    """model.generate, greedy until <|im_end|>; returns (output ids, seconds) timed after the GPU is idle."""
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
+    return output, time.perf_counter() - start
+
+
 @torch.inference_mode()
 def chat(model, tokenizer, messages: list[dict], tools: list[dict] | None = None,
          max_new_tokens: int = 128) -> dict:
@@ -33,14 +45,7 @@ def chat(model, tokenizer, messages: list[dict], tools: list[dict] | None = None
         normalise_messages(messages), tools=tools or None, add_generation_prompt=True,
         return_tensors="pt", return_dict=True).to(model.device)
     prompt_len = inputs["input_ids"].shape[1]
-    if model.device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    if model.device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    output, seconds = _greedy(model, tokenizer, inputs, max_new_tokens)
     new = output[0, prompt_len:]
     stopped = bool((new == tokenizer.eos_token_id).any())
     return {
@@ -102,14 +107,7 @@ def generate_batch(model, tokenizer, conversations: list[tuple[list[dict], list[
         inputs = tokenizer(texts, padding=True, add_special_tokens=False, return_tensors="pt").to(model.device)
     finally:
         tokenizer.padding_side = side
-    if model.device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    if model.device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    output, seconds = _greedy(model, tokenizer, inputs, max_new_tokens)
     replies = []
     for row, prompt_mask in zip(output[:, inputs["input_ids"].shape[1]:], inputs["attention_mask"]):
         ids = row.tolist()
