@@ -21,7 +21,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 
 from ..chat_format import IM_END
@@ -184,13 +184,16 @@ def quantize(src_gguf, out_file, qtype: str = "q4_k_m", threads: int = 0) -> Pat
 
 @contextmanager
 def _c_stderr_to(path: Path):
-    """Send what C code writes to file descriptor 2 into `path` for the duration (Python's sys.stderr is untouched)."""
+    """Send the quantiser's log into `path` for the duration: what C code writes to file descriptor 2, and
+    what llama-cpp-python's log callback prints to sys.stderr (in Jupyter that is not descriptor 2)."""
     sys.stderr.flush()
     saved = os.dup(2)
-    with open(path, "wb") as f:
-        os.dup2(f.fileno(), 2)
+    Path(path).write_bytes(b"")
+    with open(path, "ab") as raw, open(path, "a", encoding="utf-8", errors="replace") as text:   # both append
+        os.dup2(raw.fileno(), 2)
         try:
-            yield
+            with redirect_stderr(text):
+                yield
         finally:
             os.dup2(saved, 2)
             os.close(saved)

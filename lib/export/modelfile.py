@@ -58,7 +58,9 @@ def write_modelfile(gguf_path, name: str = "gennx-course", system: str | None = 
         raise FileNotFoundError(f"no GGUF file at {gguf_path}: export one first (python -m lib.export)")
     path = gguf_path.parent / "Modelfile"
     path.write_text(modelfile_text(gguf_path.name, system), encoding="utf-8")
-    return {"path": path, "commands": ollama_commands(path, name)}
+    from .merge import display_path
+
+    return {"path": path, "commands": ollama_commands(display_path(path), name)}   # run from the repository root
 
 
 def ollama_commands(modelfile, name: str = "gennx-course") -> list[str]:
