@@ -274,13 +274,17 @@ def metadata_problems(meta: dict, template: str) -> list[str]:
 
 # ---------------------------------------------------------------- running the files
 
-def load_llama(path, n_ctx: int = 4096, n_threads: int | None = None):
-    """(llama_cpp.Llama, load seconds) for a GGUF file, on the CPU, quiet."""
+def load_llama(path, n_ctx: int = 4096, n_threads: int | None = None, n_gpu_layers: int = 0):
+    """(llama_cpp.Llama, load seconds) for a GGUF file, quiet; on the CPU unless `n_gpu_layers`.
+
+    `n_threads=None` keeps llama-cpp-python's choice (half the logical CPUs): its threads spin while
+    they wait, so more threads than free cores is much slower on a busy machine.
+    """
     from llama_cpp import Llama
 
     start = time.perf_counter()
-    llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(), n_gpu_layers=0,
-                verbose=False)
+    threads = {"n_threads": n_threads} if n_threads else {}
+    llm = Llama(model_path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, verbose=False, **threads)
     return llm, time.perf_counter() - start
 
 
@@ -311,7 +315,7 @@ def check_gguf(path, prompts: list[dict], reference: list[dict], tokenizer, max_
     from ..chat_format import render
     from ..tool_calls import parse_tool_calls
 
-    llm, load_seconds = load_llama(path)
+    llm, load_seconds = load_llama(path, n_threads=os.cpu_count())   # a measurement: every core
     rows, same_prompt_tokens = [], True
     try:
         for prompt, ref in zip(prompts, reference, strict=True):

@@ -90,7 +90,7 @@ class GgufBackend:
 
     def __init__(self, path, n_ctx: int = DEFAULT_GGUF_CONTEXT, n_threads: int | None = None, n_gpu_layers: int = 0):
         try:
-            from llama_cpp import Llama
+            import llama_cpp  # noqa: F401
         except ImportError as err:
             raise BackendError("serving a GGUF needs llama-cpp-python: "
                                "`pip install llama-cpp-python==0.3.36` (it builds llama.cpp from source, ~5 min)") from err
@@ -98,10 +98,9 @@ class GgufBackend:
         if not path.is_file():
             raise BackendError(f"GGUF file not found: {path}")
         self.path, self.name = path, path.name
-        start = time.perf_counter()
-        threads = {"n_threads": n_threads} if n_threads else {}
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, verbose=False, **threads)
-        self.load_seconds = time.perf_counter() - start
+        from ..export.gguf import load_llama
+
+        self.llm, self.load_seconds = load_llama(path, n_ctx, n_threads, n_gpu_layers)
         self.context_length = self.llm.n_ctx()
 
     def _tokens(self, text: str) -> list[int]:
