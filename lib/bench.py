@@ -181,11 +181,11 @@ def worker(cfg: dict, out_path: Path) -> dict:
     from . import memory, models, train
     from .data import build
     from .jsonl import read_jsonl
-    from .profile import load_profile
+    from .profile import load_profile, model_override
 
     memory.cap_gpu_memory(cfg.get("cap_gib") or 0)
     longest = max(cfg["lengths"] + cfg["probe"])
-    profile = load_profile(cfg["profile"], overrides={"backend": backend, "model.source": cfg["model"],
+    profile = load_profile(cfg["profile"], overrides={"backend": backend, **model_override(cfg["model"]),
                                                       "model.max_seq_length": longest})
     data_dir = Path(cfg.get("data_dir") or ROOT / profile["dataset"]["out"])
     if not (data_dir / "train.jsonl").exists():

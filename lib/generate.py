@@ -23,6 +23,9 @@ def strip_end(text: str) -> str:
 
 def _greedy(model, tokenizer, inputs, max_new_tokens: int):
     """model.generate, greedy until <|im_end|>; returns (output ids, seconds) timed after the GPU is idle."""
+    # Unsloth stores the context size as generation_config.max_length, and transformers then warns on
+    # every call that max_new_tokens wins; max_new_tokens is always what bounds the answer here.
+    model.generation_config.max_length = None
     if model.device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()

@@ -90,10 +90,18 @@ def _set_dotted(data: dict, key: str, value) -> None:
     node[leaf] = value
 
 
-def _model_override(spec: str) -> dict:
-    """COURSE_MODEL=embedded | random-tiny | random:<architecture> | <local folder> | <hub id>, e.g. to run laptop-6gb on the embedded model."""
-    if spec in ("embedded", "random-tiny") or spec.startswith("random:"):
-        return {"model.source": spec}
+# the names the built-in sources go by (cpu-embedded and smoke use the same ones)
+SOURCE_NAMES = {"embedded": "SmolLM2-135M-Instruct", "random-tiny": "tiny-random-llama"}
+
+
+def model_override(spec: str) -> dict:
+    """COURSE_MODEL=embedded | random-tiny | random:<architecture> | <local folder> | <hub id>, e.g. to run laptop-6gb on the embedded model.
+
+    The name changes with the source, so that reports, labels and the base recorded with an adapter
+    name the model that was really loaded, not the profile's usual one.
+    """
+    if spec in SOURCE_NAMES or spec.startswith("random:"):
+        return {"model.source": spec, "model.name": SOURCE_NAMES.get(spec, spec)}
     return {"model.source": "hub", "model.name": spec}
 
 
@@ -109,7 +117,7 @@ def load_profile(name: str | None = None, overrides: dict | None = None, has_cud
         raise ProfileError(f"profile '{resolved}' lacks the section(s) {missing}")
     changes = {}
     if os.environ.get("COURSE_MODEL"):
-        changes.update(_model_override(os.environ["COURSE_MODEL"]))
+        changes.update(model_override(os.environ["COURSE_MODEL"]))
     if os.environ.get("COURSE_OVERRIDES"):  # e.g. '{"function_calling.grid_train_sizes": [100, 200]}'
         try:
             changes.update(json.loads(os.environ["COURSE_OVERRIDES"]))

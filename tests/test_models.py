@@ -25,6 +25,25 @@ def test_embedded_model_answers_and_stops(embedded_model):
     assert reply["stopped"], "generation did not stop at <|im_end|>"
 
 
+def test_a_stored_max_length_does_not_warn_on_every_answer(embedded_model):
+    """Unsloth saves max_length = max_seq_length; transformers warned 'Both max_new_tokens and max_length' per call."""
+    import logging
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("transformers.generation.utils")
+    logger.addHandler(handler)
+    embedded_model.model.generation_config.max_length = 8192
+    try:
+        reply = generate.chat(embedded_model.model, embedded_model.tokenizer,
+                              [{"role": "user", "content": "Hi"}], max_new_tokens=4)
+    finally:
+        logger.removeHandler(handler)
+    assert reply["new_tokens"] <= 4
+    assert not [r for r in records if "max_length" in r.getMessage()]
+
+
 def test_smoke_model_is_tiny_random_and_seeded():
     loaded = models.load_model(profile.load_profile("smoke"))
     assert loaded.parameters < 10_000_000

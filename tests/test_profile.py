@@ -41,6 +41,9 @@ def test_overrides_and_course_model(monkeypatch):
     monkeypatch.setenv("COURSE_MODEL", "embedded")
     p = profile.load_profile("laptop-6gb", overrides={"lora.r": 16})
     assert p["model"]["source"] == "embedded" and p["lora"]["r"] == 16
+    assert p["model"]["name"] == profile.load_profile("cpu-embedded")["model"]["name"]   # labels say what ran
+    monkeypatch.setenv("COURSE_MODEL", "random:qwen2.5-1.5b-instruct")
+    assert profile.load_profile("laptop-6gb")["model"]["name"] == "random:qwen2.5-1.5b-instruct"
     monkeypatch.setenv("COURSE_MODEL", "/models/qwen")
     p = profile.load_profile("smoke")
     assert (p["model"]["source"], p["model"]["name"]) == ("hub", "/models/qwen")
