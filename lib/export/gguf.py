@@ -174,7 +174,7 @@ def quantize(src_gguf, out_file, qtype: str = "q4_k_m", threads: int = 0) -> Pat
     params.ftype = QUANTISER_TYPES[qtype]
     params.nthread = threads
     log = out_file.with_suffix(".log")
-    with _c_stderr_to(log):
+    with _stderr_into(log):
         code = llama_cpp.llama_model_quantize(str(src_gguf).encode(), str(out_file).encode(), params)
     if code != 0 or not out_file.exists():
         raise ExportError(f"llama_model_quantize({src_gguf} → {qtype}) returned {code}:\n"
@@ -183,7 +183,7 @@ def quantize(src_gguf, out_file, qtype: str = "q4_k_m", threads: int = 0) -> Pat
 
 
 @contextmanager
-def _c_stderr_to(path: Path):
+def _stderr_into(path: Path):
     """Send the quantiser's log into `path` for the duration: what C code writes to file descriptor 2, and
     what llama-cpp-python's log callback prints to sys.stderr (in Jupyter that is not descriptor 2)."""
     sys.stderr.flush()
