@@ -1,3 +1,4 @@
+import mmap
 import time
 
 from lib import envcheck, memory
@@ -5,12 +6,13 @@ from lib import envcheck, memory
 
 def test_track_peak_sees_an_allocation():
     with memory.track_peak(interval_s=0.01) as rec:
-        block = bytearray(300 * 1024**2)
+        # fresh pages from the kernel: a bytearray can reuse heap memory that earlier tests left resident
+        block = mmap.mmap(-1, 300 * 1024**2)
         block[::4096] = b"x" * len(block[::4096])  # touch the pages
         deadline = time.monotonic() + 10            # a busy machine may delay the sampler thread: wait for it
         while rec.peak_rss_gib - rec.start["rss_gib"] < 0.25 and time.monotonic() < deadline:
             time.sleep(0.05)
-        del block
+        block.close()
     assert rec.result["peak_rss_gib"] - rec.result["start_rss_gib"] > 0.25
 
 
