@@ -252,14 +252,16 @@ def compare_answers(reference: list[dict], candidate: list[dict]) -> list[dict]:
     rows = []
     for ref, cand in zip(reference, candidate, strict=True):
         first = first_difference(ref["token_ids"], cand["token_ids"])
-        steps = min(len(ref["logits"]), len(cand["logits"]), len(ref["logits"]) if first is None else first + 1)
+        steps = min(len(ref["logits"]), len(cand["logits"]))
+        if first is not None:
+            steps = min(steps, first + 1)   # past the parting the two read different text
         diff = (ref["logits"][:steps] - cand["logits"][:steps]).abs().max().item() if steps else 0.0
         margin = None
         if first is not None and first < min(len(ref["token_ids"]), len(cand["token_ids"]), len(ref["logits"])):
             row = ref["logits"][first]
             margin = round((row[ref["token_ids"][first]] - row[cand["token_ids"][first]]).item(), 6)
         calls = [(c.name, c.arguments) for c in parse_tool_calls(ref["text"]).calls]
-        rows.append({"same_tokens": ref["token_ids"] == cand["token_ids"], "same_text": ref["text"] == cand["text"],
+        rows.append({"same_tokens": first is None, "same_text": ref["text"] == cand["text"],
                      "same_calls": calls == [(c.name, c.arguments) for c in parse_tool_calls(cand["text"]).calls],
                      "calls": len(calls), "max_logit_diff": round(diff, 6), "first_difference": first,
                      "tie_margin": margin, "reference": ref["text"], "candidate": cand["text"]})
