@@ -48,6 +48,7 @@ class LoadedModel:
     load_in_4bit: bool
     load_seconds: float
     notes: list[str] = field(default_factory=list)
+    max_length: int | None = None    # the profile's training length: the prompt budget (lib.prompt_budget)
 
     @property
     def parameters(self) -> int:
@@ -318,7 +319,7 @@ def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | 
             FastLanguageModel.for_inference(model)
         model.eval()
     return LoadedModel(model, tokenizer, backend, source, device, str(torch_dtype).replace("torch.", ""),
-                       in4, seconds, notes)
+                       in4, seconds, notes, int(profile["model"]["max_seq_length"]))
 
 
 def free(loaded: LoadedModel | None) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from lib.chat_format import render
 from lib.serve.backends import BackendError, ScriptedBackend, load_backend, resolve_spec
-from lib.serve.session import ChatSession, destructive_reason, rank_tools, summarise_response
+from lib.router import K
+from lib.serve.session import ChatSession, destructive_reason, summarise_response
 
 
 def call(tool, **arguments):
@@ -163,27 +164,39 @@ def test_a_backend_failure_becomes_an_error_event():
     ("1번 요소 삭제해", "delete_elements"),
     ("모델 현황 알려줘", "get_model_summary"),
 ])
-def test_tools_are_ranked_by_the_words_of_the_request(text, first):
+def test_the_router_picks_the_tools_offered_each_turn(text, first):
     session = session_with("ok")
     turn = session.send(text)
-    assert turn.tools[0] == first and len(turn.tools) <= session.max_tools
+    assert turn.tools[0] == first and len(turn.tools) == K
     assert [t["function"]["name"] for t in session.backend.calls[0]["tools"]] == turn.tools
 
 
-def test_unmatched_requests_still_get_a_few_tools_and_tier3_is_not_offered():
+def test_small_talk_still_gets_k_tools_and_tier3_is_never_offered():
     session = session_with("안녕하세요!")
-    assert session.send("안녕").tools == ["get_model_summary", "create_node", "run_analysis"]
-    assert all(session.catalogue[n].tier in (1, 2) for n, _ in rank_tools("pushover hinge fiber", session.catalogue))
+    assert len(session.send("안녕").tools) == K
+    turn = session_with("ok").send("pushover hinge fiber section")
+    assert all(session.catalogue[n].tier in (1, 2) for n in turn.tools)
 
 
-def test_prompt_is_kept_within_the_context_by_dropping_tools_then_old_turns():
-    session = session_with(*["ok"] * 6, context_length=1000, max_new_tokens=256)
-    for _ in range(5):
+def test_prompt_is_kept_within_the_budget_dropping_old_turns_first_then_tools():
+    probe = session_with("ok")
+    probe.send("절점 1번을 원점에 추가해줘")
+    first = probe.backend.count_tokens(render(probe.backend.calls[0]["messages"], probe.backend.calls[0]["tools"], add_generation_prompt=True))
+    budget = first + 256 + 40          # room for one turn and a little: the second turn must push the first out
+    session = session_with(*["ok"] * 8, max_length=budget, max_new_tokens=256)
+    for _ in range(6):
         turn = session.send("절점 1번을 원점에 추가해줘")
         prompt = render(session.backend.calls[-1]["messages"], session.backend.calls[-1]["tools"], add_generation_prompt=True)
-        assert session.backend.count_tokens(prompt) + 256 <= 1000
-    assert 1 <= len(turn.tools) < 6
-    assert sum(m["role"] == "user" for m in session.messages) < 5     # old turns went first
+        assert session.backend.count_tokens(prompt) + 256 <= budget
+    assert sum(m["role"] == "user" for m in session.messages) < 6     # old turns went
+    assert len(turn.tools) == K                                        # ... before any tool
+
+
+def test_a_prompt_that_cannot_fit_is_not_sent():
+    session = session_with("ok", max_length=300, max_new_tokens=256)
+    turn = session.send("절점 " * 200)
+    assert turn.kinds() == ["error"] and "more than the model's 300" in turn.events[0].text
+    assert session.backend.calls == []                                 # nothing reached the model
 
 
 def test_long_tool_responses_are_truncated_for_the_model():

@@ -5,6 +5,11 @@ negative (no tool) 10 %. Tool data is weighted Tier 1 ≈ 60 %, Tier 2 ≈ 30 %,
 runs in the GEN NX sandbox and the example carries the sandbox's real response; examples whose calls fail
 are dropped and drawn again. Each example keeps `meta.group` (its seed/template): the split never puts
 one group in two splits.
+
+Tools offered: what the course router (lib.router) offers for the example's request, the same choice the
+served model meets, with the gold tools always among them. A gold tool the router ranks outside its `k`
+takes the lowest place; in LOW_RANK_SHARE of the tool examples the gold tools are moved to a random lower
+place on purpose, so the model learns to read every offered tool instead of calling the first one.
 """
 from __future__ import annotations
 
@@ -16,11 +21,13 @@ from collections import Counter
 from ..gennx.catalogue import load_catalogue
 from ..jsonl import read_jsonl
 from ..paths import DATA
+from ..router import default_router
 from . import domain
 from .contexts import sandbox_for
 from .slots import fill_slots, say, slots_in, substitute
 
 SEEDS = DATA / "seeds" / "gennx_tool_seeds.jsonl"
+LOW_RANK_SHARE = 0.2
 MIX = {"single": 0.35, "multi": 0.20, "domain_qa": 0.25, "comparison": 0.10, "negative": 0.10}
 TIER_SHARE = {1: 0.60, 2: 0.30, 3: 0.10}
 SYSTEM = {
@@ -62,6 +69,7 @@ class Generator:
         self.rng = random.Random(seed)
         self.tokenizer, self.max_length = tokenizer, max_length
         self.catalogue = load_catalogue()
+        self.router = default_router()
         self.seeds = read_jsonl(SEEDS)
         self.facts = domain.load_facts()
         self.seen: set[str] = set()
@@ -87,16 +95,20 @@ class Generator:
             return stripped + self.rng.choice(["", ".", ". Thanks."])
         return text
 
-    def _offered(self, called: list[str]) -> list[dict]:
-        """The called tools plus 2–4 distractors, one of them a close neighbour by name when there is one."""
-        names = list(dict.fromkeys(called))
-        words = {w for n in names for w in n.split("_") if len(w) > 3}
-        neighbours = sorted(t for t in self.catalogue.tools if t not in names and words & set(t.split("_")))
-        pool = sorted(t.name for t in self.catalogue.tier(1) if t.name not in names)
-        extra = ([self.rng.choice(neighbours)] if neighbours else []) + self.rng.sample(pool, self.rng.randint(1, 3))
-        names += [n for n in dict.fromkeys(extra) if n not in names]
-        self.rng.shuffle(names)
-        return self.catalogue.openai_tools(names)
+    def _offered(self, called: list[str], user: str) -> tuple[list[str], str]:
+        """(offered tool names best first, how the gold tools got there: router | added | lowered | none)."""
+        gold = list(dict.fromkeys(called))
+        ranked = self.router.offer(user)
+        if not gold:
+            return ranked, "none"
+        others = [n for n in ranked if n not in gold][: max(0, len(ranked) - len(gold))]
+        if self.rng.random() < LOW_RANK_SHARE and others:
+            low = self.rng.randint(len(others) // 2 + 1, len(others))   # a place in the lower half
+            return others[:low] + gold + others[low:], "lowered"
+        if set(gold) <= set(ranked):
+            return [n for n in ranked if n in gold or n in others], "router"
+        kept = [n for n in ranked if n in gold or n in others]
+        return kept + [n for n in gold if n not in kept], "added"
 
     def _fresh(self, user: str) -> bool:
         return norm_text(user) not in self.seen
@@ -111,14 +123,16 @@ class Generator:
         return {"role": "tool", "name": name, "content": json.dumps(response, ensure_ascii=False)}
 
     def _example(self, category, lang, messages, called, meta):
-        tools = self._offered(called)
+        user = next(m["content"] for m in messages if m["role"] == "user")
+        names, placed = self._offered(called, user)
+        tools = self.catalogue.openai_tools(names)
         needed = set(called)
         while self.tokenizer is not None and self._tokens(messages, tools) > self.max_length:
             extra = [t for t in tools if t["function"]["name"] not in needed]
             if not extra:
                 return None
-            tools.remove(extra[-1])
-        return {"messages": messages, "tools": tools, "meta": {"category": category, "lang": lang, **meta}}
+            tools.remove(extra[-1])   # the lowest-ranked tool that is not called
+        return {"messages": messages, "tools": tools, "meta": {"category": category, "lang": lang, "offered": placed, **meta}}
 
     def _tokens(self, messages, tools) -> int:
         from ..chat_format import normalise_messages

@@ -2,7 +2,12 @@
 
     python -m lib.evaluate --model base|<adapter dir>|<merged model dir> --data data/processed/test.jsonl \\
         --out artifacts/eval/test.json [--profile P] [--limit N] [--batch-size B] [--max-new-tokens T]
-        [--include-summaries]
+        [--include-summaries] [--tools row|served]
+    python -m lib.evaluate --natural --model <adapter dir> --out artifacts/eval/natural.json [--limit N]
+
+`--tools served` offers each turn the router's tools (what the chat session sends) instead of the row's.
+`--natural` sends the hand-written natural request set (data/eval/) through the real chat session and
+scores the API requests it sent (lib.evaluate.natural).
 
 Notebook 06 calls the same code (lib.evaluate.runner.evaluate).
 """
@@ -12,13 +17,16 @@ import argparse
 import sys
 
 from .load import AdapterMismatchError, DatasetFormatError, load_for_eval, read_rows
-from .runner import evaluate, report, save
+from .runner import evaluate, format_pct, report, save
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lib.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="base", help="'base' (the profile's model), an adapter folder or a merged model folder")
-    parser.add_argument("--data", required=True, help="a JSONL file in the dataset format")
+    parser.add_argument("--data", default=None, help="a JSONL file in the dataset format (default with --natural: the natural set)")
+    parser.add_argument("--natural", action="store_true", help="score the natural request set through the chat session")
+    parser.add_argument("--tools", choices=["row", "served"], default="row", help="tools per turn: the row's, or the router's")
+    parser.add_argument("--max-rounds", type=int, default=3, help="--natural: model replies per request at most")
     parser.add_argument("--out", required=True, help="where to write the JSON result")
     parser.add_argument("--profile", default=None, help="profile name (default: $COURSE_PROFILE or auto)")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N rows")
@@ -32,19 +40,45 @@ def main(argv=None) -> int:
     try:
         if args.limit is not None and args.limit < 1:
             raise DatasetFormatError("--limit must be at least 1")
+        if not args.natural and not args.data:
+            raise DatasetFormatError("--data is required (or --natural for the natural request set)")
         profile = load_profile(args.profile)
-        rows = read_rows(args.data, args.limit)
+        if args.natural:
+            from .natural import NATURAL, load_natural
+
+            rows = load_natural(args.data or NATURAL, args.limit)
+        else:
+            rows = read_rows(args.data, args.limit)
         loaded, label = load_for_eval(profile, args.model)
-    except (DatasetFormatError, AdapterMismatchError, ModelUnavailableError, ProfileError, FileNotFoundError) as err:
+    except (DatasetFormatError, AdapterMismatchError, ModelUnavailableError, ProfileError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     cfg = profile["evaluation"]
+    if args.natural:
+        return _natural(args, profile, loaded, label, rows)
     result = evaluate(loaded, rows, batch_size=args.batch_size or cfg["batch_size"],
                       max_new_tokens=args.max_new_tokens or cfg["max_new_tokens"],
-                      include_summaries=args.include_summaries, label=label)
+                      include_summaries=args.include_summaries, label=label, tools=args.tools)
     result["config"].update(profile=profile["name"], data=str(args.data), model=args.model)
     print(report(result))
     print(f"predictions and summary → {save(result, args.out)}")
+    return 0
+
+
+def _natural(args, profile, loaded, label, rows) -> int:
+    from ..serve.backends import TransformersBackend
+    from .natural import run_natural, save
+
+    result = run_natural(TransformersBackend(loaded, name=label), rows,
+                         max_new_tokens=args.max_new_tokens or profile["evaluation"]["max_new_tokens"],
+                         max_rounds=args.max_rounds)
+    result["config"] = {"profile": profile["name"], "model": args.model, "label": label, "rows": len(rows),
+                        "max_length": loaded.max_length, "max_rounds": args.max_rounds}
+    s = result["summary"]
+    print(f"natural set, as served ({label}): {s['rows']} requests ({s['call_rows']} need a call)")
+    for key in ("right_endpoint", "exact_request", "no_call"):
+        print(f"  {key:<15} {format_pct(s[key])}")
+    print(f"records → {save(result, args.out)}")
     return 0
 
 

@@ -5,6 +5,11 @@ wastes little padding), scores each output (lib.evaluate.metrics), runs the pred
 GEN NX sandbox, and sums up overall and per category / tier / language. The CLI
 (`python -m lib.evaluate`) and notebook 06 both call it.
 
+Which tools each turn offers (`tools`): "row" scores each turn with the tools stored in its dataset row;
+"served" gives it what the chat session would send: the course router's tools for the turn's user message.
+Either way the prompt is cut to the profile's training length (lib.prompt_budget), as the session cuts
+it; a turn that still does not fit is not generated and counts as a miss (`over_budget`).
+
 Latency is per turn, amortised: the wall time of the batch that generated it divided by the batch's
 size (with --batch-size 1 it is the plain per-request latency). tokens/s is all new tokens over all
 generation time.
@@ -61,13 +66,15 @@ def target_status(summary: dict) -> list[dict]:
 
 
 def _batches(turns: list[dict], size: int):
-    order = sorted(range(len(turns)), key=lambda i: len(json.dumps(turns[i]["prompt"], ensure_ascii=False))
+    """Index batches of the turns to generate (over-budget turns are not sent), shortest prompts first."""
+    order = sorted((i for i, t in enumerate(turns) if not t.get("over_budget")), key=lambda i: len(json.dumps(turns[i]["prompt"], ensure_ascii=False))
                    + len(json.dumps(turns[i]["tools"], ensure_ascii=False)))
     for start in range(0, len(order), size):
         yield order[start:start + size]
 
 
 def _latency(records: list[dict]) -> dict:
+    records = [r for r in records if not r.get("over_budget")]
     ms = np.array([r["latency_ms"] for r in records]) if records else np.array([])
     seconds = sum(r["latency_ms"] for r in records) / 1000
     tokens = sum(r["new_tokens"] for r in records)
@@ -99,19 +106,48 @@ def _record(turn: dict, reply: dict, batch_seconds: float, batch_len: int) -> di
             **scored}
 
 
+def within_budget(turns: list[dict], count_tokens, max_length: int, reserve: int, served: bool) -> list[dict]:
+    """The turns cut to the prompt budget; with `served`, offering the router's tools for the turn's request."""
+    from ..gennx.catalogue import load_catalogue
+    from ..prompt_budget import fit_prompt
+    from ..router import default_router
+
+    router, catalogue, out = default_router(), load_catalogue(), []
+    for turn in turns:
+        tools = turn["tools"]
+        if served:
+            user = next((m.get("content") or "" for m in reversed(turn["prompt"]) if m["role"] == "user"), "")
+            tools = catalogue.openai_tools(router.offer(user))
+        fitted = fit_prompt(turn["prompt"], tools, count_tokens, max_length, reserve)
+        out.append({**turn, "prompt": fitted.messages, "tools": fitted.tools, "over_budget": not fitted.fits})
+    return out
+
+
+def _count_tokens(tokenizer):
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
 def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 128,
-             include_summaries: bool = False, label: str = "model", progress: bool = True) -> dict:
+             include_summaries: bool = False, label: str = "model", progress: bool = True, tools: str = "row") -> dict:
     """Score `loaded` (a LoadedModel) on the dataset rows; see the module docstring.
 
     Returns {"label", "config", "summary", "targets", "latency", "memory", "breakdown", "records"};
     each record is one turn: example / turn index, category, the raw output, parsed calls, parse errors,
     sandbox statuses and the per-metric flags.
     """
-    turns = eval_turns(rows, include_summaries)
+    if tools not in ("row", "served"):
+        raise ValueError(f"tools must be 'row' or 'served', not {tools!r}")
+    turns = within_budget(eval_turns(rows, include_summaries), _count_tokens(loaded.tokenizer), loaded.max_length,
+                          max_new_tokens, served=tools == "served")
     records: list[dict | None] = [None] * len(turns)
     # only an explicit False disables the bar here, so TQDM_DISABLE (set by headless runs) still applies
     bar = tqdm(total=len(turns), desc=f"evaluate {label}", unit="turn", **({} if progress else {"disable": True}))
     with track_peak() as peak:
+        for i, turn in enumerate(turns):
+            if turn.get("over_budget"):   # never sent: scored as an empty reply
+                records[i] = {**_record(turn, {"text": "", "prompt_tokens": None, "new_tokens": 0, "stopped": True}, 0.0, 1),
+                              "over_budget": True}
+                bar.update(1)
         for batch in _batches(turns, batch_size):
             out = generate_batch(loaded.model, loaded.tokenizer, [(turns[i]["prompt"], turns[i]["tools"]) for i in batch],
                                  max_new_tokens=max_new_tokens)
@@ -120,13 +156,14 @@ def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: i
             bar.update(len(batch))
     bar.close()
     summary = summarise(records)
+    summary["over_budget"] = sum(bool(r.get("over_budget")) for r in records)
     memory = dict(peak.result)
     summary["peak_vram_gib"] = memory.get("gpu_peak_allocated_gib")
     summary["peak_rss_gib"] = memory.get("peak_rss_gib")
     return {
         "label": label,
         "config": {"rows": len(rows), "turns": len(turns), "batch_size": batch_size, "max_new_tokens": max_new_tokens,
-                   "include_summaries": include_summaries, "device": loaded.device, "backend": loaded.backend,
+                   "include_summaries": include_summaries, "tools": tools, "max_length": loaded.max_length, "device": loaded.device, "backend": loaded.backend,
                    "source": loaded.source, "machine": platform.machine(),
                    "when": time.strftime("%Y-%m-%d %H:%M:%S")},
         "summary": summary,

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,9 +32,51 @@ class Tool:
     status: str
 
     def openai(self) -> dict:
-        """The tool as the model sees it: OpenAI function form (what goes into <tools>)."""
-        return {"type": "function", "function": {"name": self.name, "description": self.description,
-                                                 "parameters": self.parameters}}
+        """The tool as the model sees it: OpenAI function form (what goes into <tools>), compact.
+
+        The prompt carries what a model needs to write a call (name, first sentence of the description
+        with its Korean term, parameter names, types, enums, required keys); the catalogue keeps the full
+        schema and checks every call against it. Rendered this way a Tier 1 tool costs about two thirds of
+        the prompt tokens of its full schema (notebook 04 measures it), so the router's k tools fit.
+
+        >>> load_catalogue()["delete_nodes"].openai()["function"]
+        {'name': 'delete_nodes', 'description': 'Delete nodes (절점 삭제) by number', 'parameters': {'type': 'object', 'properties': {'node_ids': {'type': 'array'}}, 'required': ['node_ids']}}
+        """
+        return {"type": "function", "function": {"name": self.name, "description": prompt_description(self.description),
+                                                 "parameters": compact_schema(self.parameters)}}
+
+
+_API_SUFFIX = re.compile(r"\s*(GET|POST|PUT|DELETE) /\S+$")
+
+
+def prompt_description(description: str) -> str:
+    """The first sentence of a tool description, with its Korean term, without notes or the HTTP route.
+
+    >>> prompt_description("Create one node (절점). Ids must be new. POST /db/NODE")
+    'Create one node (절점)'
+    """
+    text = _API_SUFFIX.sub("", description).strip()
+    return re.split(r"(?<=[a-z0-9)\]])[.;:] ", text)[0].strip().rstrip(".")
+
+
+def compact_schema(schema: dict) -> dict:
+    """What a model needs of a parameters schema to write a call: property names, types (or the enum),
+    the properties of object items, and the required keys. Descriptions, bounds, `additionalProperties`
+    and `anyOf` stay with the validator, which checks every call against the full schema.
+
+    >>> compact_schema({"type": "object", "properties": {"x": {"type": "number", "description": "X", "minimum": 0},
+    ...                 "unit": {"type": "string", "enum": ["M", "MM"]}}, "required": ["x"], "additionalProperties": False})
+    {'type': 'object', 'properties': {'x': {'type': 'number'}, 'unit': {'enum': ['M', 'MM']}}, 'required': ['x']}
+    """
+    out = {"enum": schema["enum"]} if "enum" in schema else {"type": schema.get("type", "object")}
+    if "properties" in schema:
+        out["properties"] = {name: compact_schema(spec) for name, spec in schema["properties"].items()}
+    items = schema.get("items")
+    if isinstance(items, dict) and "properties" in items:
+        out["items"] = compact_schema(items)
+    if schema.get("required"):
+        out["required"] = list(schema["required"])
+    return out
 
 
 class Catalogue:

@@ -12,7 +12,8 @@ import argparse
 import sys
 
 from .backends import SPEC_HELP, load_backend
-from .session import DEFAULT_TIERS, ChatSession
+from ..router import TIERS
+from .session import ChatSession
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--max-rounds", type=int, default=4, help="model replies per user turn at most")
     parser.add_argument("--tools", default=None, help="comma-separated tool names to offer every turn (default: ranked per turn)")
-    parser.add_argument("--tiers", default=",".join(map(str, DEFAULT_TIERS)), help="catalogue tiers to rank tools from")
+    parser.add_argument("--tiers", default=",".join(map(str, TIERS)), help="catalogue tiers to rank tools from")
     parser.add_argument("--yes", action="store_true", help="run destructive calls without asking (scripts only)")
     parser.add_argument("--verbose", action="store_true", help="cli: print tokens and time per turn")
     return parser

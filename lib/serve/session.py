@@ -7,13 +7,12 @@ answers in plain text or `max_rounds` replies have been made. Everything that ha
 list of `Event`s (data, not prints), so the CLI, the web chat and the notebooks show the same thing.
 
 Decisions (documented here because every front end inherits them):
-- **Which tools are offered.** All of Tier 1 renders to ~9,900 prompt tokens (SmolLM2 tokenizer) and
-  Tiers 1–3 to ~68,000: more than the models' training length (1,024–2,048) and than SmolLM2's 8,192
-  context. The training examples offered the called tool plus 2–4 distractors, so the session does the
-  same per turn: `rank_tools` scores Tier 1 and 2 tools (`tiers`) by the words of the user's message
-  found in the tool's name and description (the descriptions carry the Korean term, e.g. "절점"), offers
-  the best `max_tools` (default 6), and drops the lowest-ranked ones, then the oldest turns, until prompt
-  + reply fit `context_length`. Pass `tools=[names]` to offer a fixed set instead.
+- **Which tools are offered.** The course router (lib.router, the one tool-offer policy the training data
+  was built with) ranks Tier 1 and 2 tools for the user's message and the session offers the best `k`
+  (lib.router.K). Pass `tools=[names]` to offer a fixed set instead.
+- **How long a prompt may be.** The backend's `max_length` (the profile's training length): before every
+  model reply the prompt is cut by lib.prompt_budget (oldest turns first, then the lowest-ranked tools);
+  a prompt that still cannot fit is not sent and the turn ends with an error event.
 - **Invalid calls are never executed.** An unknown tool, arguments that break the tool's JSON schema,
   malformed JSON or a call that cannot be mapped to a request becomes a `rejected` event, and the model
   gets the reason back as a tool response in the API's own error shape `{"error": {"message": ...}}`,
@@ -38,24 +37,18 @@ Decisions (documented here because every front end inherits them):
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..data.generate import SYSTEM
 from ..gennx.catalogue import Catalogue, load_catalogue
 from ..gennx.mapping import ApiRequest, MappingError
+from ..prompt_budget import fit_prompt
+from ..router import TIERS, default_router
 from ..tool_calls import ToolCall, parse_tool_calls
 
 DEFAULT_SYSTEM = SYSTEM["ko"][0]   # a system prompt the model was trained with
-MAX_CONTEXT = 4096                 # prompt + reply; more only slows a CPU down (training examples fit 2,048)
-DEFAULT_TIERS = (1, 2)          # Tier 3 is catalogue-only: the sandbox cannot execute it
-FALLBACK_TOOLS = ("get_model_summary", "create_node", "run_analysis")   # offered when nothing matches
 REPLACES_MODEL = ("/DOC/NEW", "/DOC/OPEN", "/DOC/CLOSE", "/DOC/IMPORT", "/DOC/IMPORTMXT")
-_GENERIC_WORDS = {"create", "add", "get", "set", "the", "and", "with", "from", "into", "that", "this", "for",
-                  "one", "all", "its", "are", "more", "after", "over", "read", "model", "post", "put", "delete",
-                  "table", "each", "global", "axes", "given", "used", "uses", "them", "when", "which", "only"}
-
 Confirm = Callable[[ToolCall, ApiRequest, str], bool]
 
 
@@ -141,43 +134,19 @@ def summarise_response(response, method: str = "POST") -> str:
     return "; ".join(parts) or "OK (empty)"
 
 
-def _keywords(tool) -> dict[str, int]:
-    """Words that point at a tool, with weights: Korean terms 3, name words 2, description words 1."""
-    words = {w: 1 for w in re.findall(r"[a-z]{4,}", tool.description.lower()) if w not in _GENERIC_WORDS}
-    words.update({w: 2 for w in tool.name.split("_") if len(w) >= 3 and w not in _GENERIC_WORDS})
-    words.update({w: 3 for w in re.findall(r"[가-힣]{2,}", tool.description)})
-    return words
-
-
-def rank_tools(text: str, catalogue: Catalogue, tiers=DEFAULT_TIERS) -> list[tuple[str, int]]:
-    """(tool name, score) for the tools whose keywords occur in `text`, best first (ties: lower tier first).
-
-    >>> [name for name, _ in rank_tools("절점 1번을 원점에 추가해줘", load_catalogue())][:2]
-    ['create_node', 'create_nodes']
-    """
-    lowered = text.lower()
-    scored = []
-    for order, tool in enumerate(catalogue.tools.values()):
-        if tool.tier not in tiers:
-            continue
-        score = sum(weight for word, weight in _keywords(tool).items() if word in lowered)
-        if score:
-            scored.append((-score, tool.tier, order, tool.name))
-    return [(name, -neg) for neg, _, _, name in sorted(scored)]
-
-
 class ChatSession:
     """A conversation with a backend whose tool calls run in `api` (a GenNxSandbox by default).
 
     backend: anything with `reply(messages, tools, max_new_tokens) -> dict` and `count_tokens(text)`
     (see lib.serve.backends). api: GenNxSandbox or GenNxClient (`execute(ApiRequest) -> dict`).
     confirm: asked before destructive requests; None declines them. tools: fixed tool names to offer
-    every turn (default: ranked per turn, see the module docstring).
+    every turn (default: the router's `k` per turn, see the module docstring). max_length: prompt + reply
+    budget (default: the backend's `max_length`, the profile's training length).
     """
 
     def __init__(self, backend, *, api=None, catalogue: Catalogue | None = None, system_prompt: str = DEFAULT_SYSTEM,
-                 tools: list[str] | None = None, tiers=DEFAULT_TIERS, max_tools: int = 6, max_rounds: int = 4,
-                 max_new_tokens: int = 256, context_length: int | None = None, confirm: Confirm | None = None,
+                 tools: list[str] | None = None, tiers=TIERS, k: int | None = None, max_rounds: int = 4,
+                 max_new_tokens: int = 256, max_length: int | None = None, confirm: Confirm | None = None,
                  max_tool_chars: int = 2000):
         from ..gennx.sandbox import GenNxSandbox
 
@@ -187,9 +156,10 @@ class ChatSession:
         unknown = [n for n in tools or [] if n not in self.catalogue]
         if unknown:
             raise ValueError(f"tools not in the catalogue: {unknown}")
-        self.system_prompt, self.fixed_tools, self.tiers = system_prompt, tools, tuple(tiers)
-        self.max_tools, self.max_rounds, self.max_new_tokens = max_tools, max_rounds, max_new_tokens
-        self.context_length = context_length or min(getattr(backend, "context_length", MAX_CONTEXT), MAX_CONTEXT)
+        self.system_prompt, self.fixed_tools = system_prompt, tools
+        self.router = default_router(tuple(tiers))
+        self.k, self.max_rounds, self.max_new_tokens = k or self.router.k, max_rounds, max_new_tokens
+        self.max_length = int(max_length or backend.max_length)
         self.confirm, self.max_tool_chars = confirm, max_tool_chars
         self.reset()
 
@@ -207,33 +177,7 @@ class ChatSession:
         """The tool names offered for a user message, best first."""
         if self.fixed_tools is not None:
             return list(self.fixed_tools)
-        names = [name for name, _ in rank_tools(text, self.catalogue, self.tiers)][: self.max_tools]
-        for name in FALLBACK_TOOLS:
-            if len(names) >= min(3, self.max_tools):
-                break
-            if name not in names and name in self.catalogue:
-                names.append(name)
-        return names
-
-    def _prompt_tokens(self, tools: list[dict]) -> int:
-        from ..chat_format import render
-
-        return self.backend.count_tokens(render(self.messages, tools, add_generation_prompt=True))
-
-    def _fit(self, tools: list[dict], turn_start: int) -> list[dict]:
-        """Drop old turns, then low-ranked tools, until prompt + reply fit the context."""
-        while self._prompt_tokens(tools) + self.max_new_tokens > self.context_length:
-            first_user = next((i for i, m in enumerate(self.messages) if m["role"] == "user"), None)
-            if first_user is not None and first_user < turn_start:
-                later = [i for i, m in enumerate(self.messages) if m["role"] == "user" and i > first_user]
-                end = later[0] if later else turn_start
-                del self.messages[first_user:end]
-                turn_start -= end - first_user
-            elif len(tools) > 1:
-                tools = tools[:-1]
-            else:
-                break   # the backend reports a prompt that cannot fit
-        return tools
+        return self.router.offer(text, self.k)
 
     # ------------------------------------------------------------ one turn
 
@@ -241,12 +185,19 @@ class ChatSession:
         """Run one user turn to its end; never raises on model output."""
         turn = Turn(user=user_text)
         self.messages.append({"role": "user", "content": user_text})
-        names = self.offered_tools(user_text)
-        tools = self._fit(self.catalogue.openai_tools(names), len(self.messages) - 1)
-        turn.tools = [t["function"]["name"] for t in tools]
+        tools = self.catalogue.openai_tools(self.offered_tools(user_text))
         previous = None
         for _ in range(self.max_rounds):
             try:
+                fitted = fit_prompt(self.messages, tools, self.backend.count_tokens, self.max_length, self.max_new_tokens)
+                self.messages, tools = fitted.messages, fitted.tools   # dropped turns stay dropped
+                turn.tools = turn.tools or [t["function"]["name"] for t in tools]
+                if not fitted.fits:
+                    turn.events.append(Event("error", f"[Error] the prompt needs {fitted.prompt_tokens} tokens + "
+                                             f"{self.max_new_tokens} for the reply, more than the model's {self.max_length}: "
+                                             "send a shorter message or start a new conversation",
+                                             {"prompt_tokens": fitted.prompt_tokens, "max_length": self.max_length}))
+                    return turn
                 reply = self.backend.reply(self.messages, tools, self.max_new_tokens)
             except Exception as err:  # a backend failure must not end the conversation
                 turn.events.append(Event("error", f"[Error] model: {type(err).__name__}: {err}", {"exception": repr(err)}))
