@@ -390,7 +390,7 @@ def main(argv=None) -> int:
     r.add_argument("--backends", default="unsloth,hf-bnb")
     r.add_argument("--model", default="random:qwen2.5-1.5b-instruct", help="embedded | random:<architecture> | folder | hub id")
     r.add_argument("--profile", default="laptop-6gb")
-    r.add_argument("--lengths", default="1024,2048,4096", help="max lengths to time (packed rows; a course example with its tools is ~600-1,500 tokens)")
+    r.add_argument("--lengths", default="1024,2048,4096", help="max lengths to time (packed rows; a course example with its tools is ~700-2,000 tokens)")
     r.add_argument("--sizes", default="16,48", help="data sizes (examples, one epoch) for the scaling table")
     r.add_argument("--scaling-length", type=int, default=2048)
     r.add_argument("--append", action="store_true", help="add these backends to an existing report (one call per backend)")

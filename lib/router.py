@@ -157,6 +157,24 @@ def default_router(tiers: tuple = TIERS, k: int = K) -> ToolRouter:
     return ToolRouter(load_catalogue(), tuple(tiers), k)
 
 
+def gold_cases(rows: list[dict]) -> list[tuple[str, list[str]]]:
+    """(request, tools it needs) for the rows that call a tool: dataset rows (first user message, tools
+    called) or natural-set rows (request, reference calls). Tier 3 gold tools are left out: the router
+    does not offer them (the sandbox cannot run them)."""
+    routable = {t.name for t in load_catalogue().tools.values() if t.tier in TIERS}
+    cases = []
+    for row in rows:
+        if "request" in row:
+            text, names = row["request"], [c["name"] for c in row.get("reference") or []]
+        else:
+            text = next(m["content"] for m in row["messages"] if m["role"] == "user")
+            names = [c["function"]["name"] for m in row["messages"] for c in m.get("tool_calls") or []]
+        names = [n for n in dict.fromkeys(names) if n in routable]
+        if names:
+            cases.append((text, names))
+    return cases
+
+
 def recall_at_k(router: ToolRouter, cases, ks=(3, 6, 10)) -> dict[int, float]:
     """Share of (request, gold tool names) cases whose gold tools are all among the top k, for each k.
 

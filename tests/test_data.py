@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from lib.data import domain, instructions
+from lib.data import slots
 from lib.data.generate import MIX, Generator, norm_text
 from lib.data.split import split_examples
 from lib.data.validate import read_lines, validate_file, validate_rows
@@ -21,11 +22,62 @@ def built():
 def test_seeds_cover_every_category_and_tier1_tool():
     seeds = read_jsonl(DATA / "seeds" / "gennx_tool_seeds.jsonl")
     facts = domain.load_facts()
-    assert 100 <= len(seeds) + len(facts) <= 200
+    assert 100 <= len(seeds) + len(facts) <= 500
     assert {s["category"] for s in seeds} == {"single", "multi", "negative"}
     assert {f["kind"] for f in facts} == {"qa", "comparison"} and all(f["source"] for f in facts)
     seeded_tools = {c["name"] for s in seeds for c in s["calls"]}
     assert {t.name for t in load_catalogue().tier(1)} <= seeded_tools
+
+
+def test_every_tier1_tool_has_five_single_call_templates_in_both_languages():
+    seeds = read_jsonl(DATA / "seeds" / "gennx_tool_seeds.jsonl")
+    assert len({s["id"] for s in seeds}) == len(seeds), "seed ids must be unique"
+    singles = [s for s in seeds if s["category"] == "single"]
+    for tool in load_catalogue().tier(1):
+        mine = [s for s in singles if s["calls"][0]["name"] == tool.name]
+        assert len(mine) >= 5 and {s["lang"] for s in mine} == {"ko", "en"}, (tool.name, len(mine))
+
+
+def test_every_slot_format_in_the_seeds_is_known():
+    seeds = read_jsonl(DATA / "seeds" / "gennx_tool_seeds.jsonl")
+    used = {fmt for s in seeds for _, fmt in slots.SLOT.findall(json.dumps(s, ensure_ascii=False)) if fmt}
+    assert used and used <= set(slots.FORMATS), used - set(slots.FORMATS)
+
+
+@pytest.mark.parametrize("value, fmt, text", [
+    ([1, 2, 3, 4], "range", "1~4"), ([9, 10, 11, 13], "range", "9~11, 13"), ([1, 3], "range", "1, 3"), ([2, 3], "range", "2, 3"),
+    ([301, 302, 303], "thru", "301 through 303"), ([1, 2, 3, 4], "dash", "1-4"), ([1, 2, 3, 11, 12, 13], "to", "1to3 11to13"),
+    ([5], "and", "5"), ([5, 6], "and", "5 and 6"), ([1, 2, 12, 11], "and", "1, 2, 12 and 11"), ([11, 12, 13, 14], "sp", "11 12 13 14"),
+    ([9, 10, 11], "first", "9"), ([9, 10, 11], "last", "11"),
+    ((0, 0, 3.5), "pt", "(0, 0, 3.5)"), ((0, 0, 3.5), "ptc", "(0,0,3.5)"), ((7.5, 0, 3.5), "eq", "x=7.5m, y=0, z=3.5m"),
+    ((6, 0, 3.5), "XYZ", "X 6 Y 0 Z 3.5"), ((6, 0, 3.5), "sp", "6 0 3.5"),
+    (3.5, "m", "3.5 m"), (0.5, "mm", "500"), (0.45, "mmu", "450 mm"), (0.0065, "mm", "6.5"), (0.1143, "mmu", "114.3 mm"),
+    (20, "kN", "20 kN"), (20, "kNc", "20kN"), (20, "kN_ko", "20킬로뉴턴"), (-7.5, "kNm", "-7.5 kN/m"), (7.5, "kNm_ko", "미터당 7.5킬로뉴턴"),
+    (2.5, "kNm2", "2.5 kN/m2"), (3, "kPa", "3 kPa"),
+    (1e4, "sci", "1e4"), (2.1e8, "sci", "2.1e8"), (5e5, "sci", "5e5"), (2.1e8, "comma", "210,000,000"),
+    (5e3, "man", "5000"), (2e4, "man", "2만"), (1e5, "man", "10만"), (2.5e7, "man", "2500만"), (2.1e8, "man", "2.1억"),
+    (0.25, "pct", "25%"), (0.3, "pct", "30%"), (0.6, "L", "0.6L"), ("KN", "unit", "kN"), ("MM", "unit", "mm"), ("TONF", "unit", "tonf"),
+])
+def test_slot_formats_write_values_the_way_people_type_them(value, fmt, text):
+    assert slots.render(value, fmt) == text
+
+
+def test_formatted_slots_only_change_the_text():
+    seed = {"user": "node {new_node} at {xyz:eq}, fix {base_run:range}", "calls": [
+        {"arguments": {"id": "{new_node}", "x": "{x}", "y": "{y}", "z": "{z}", "node_ids": "{base_run}", "name": "C{b:mm}"}}]}
+    names = slots.slots_in(seed)
+    assert names == {"new_node", "xyz", "base_run", "x", "y", "z", "b"}
+    import random
+    values = slots.fill_slots(names, random.Random(0))
+    assert values["xyz"] == (values["x"], values["y"], values["z"])
+    run = values["base_run"]
+    assert run == list(range(run[0], run[-1] + 1)) and 2 <= len(run) <= 4
+    args = slots.substitute(seed["calls"][0]["arguments"], values)
+    assert args["node_ids"] == run and args["x"] == values["x"] and args["name"] == f"C{round(values['b'] * 1000)}"
+    assert slots.substitute("{base_run:range}", values) == slots.render(run, "range")      # a formatted slot is text
+    assert slots.fill_slots({"x0z", "00z"}, random.Random(1))["00z"][:2] == (0, 0)
+    with pytest.raises(KeyError, match="unknown slot format"):
+        slots.substitute("{x:furlongs}", values)
 
 
 @pytest.mark.parametrize("seed_id", [s["id"] for s in read_jsonl(DATA / "seeds" / "gennx_tool_seeds.jsonl") if s["calls"]])

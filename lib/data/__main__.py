@@ -1,6 +1,6 @@
 """`python -m lib.data build|validate`: the dataset phase from the command line (notebook 04 calls the same code).
 
-    python -m lib.data build [--total 2600] [--seed 42] [--profile laptop-6gb] [--out data/processed]
+    python -m lib.data build [--total 3000] [--seed 42] [--profile laptop-6gb] [--out data/processed]
     python -m lib.data validate FILE.jsonl [--profile laptop-6gb] [--keep VALID.jsonl]
     python -m lib.data instructions
 """
@@ -18,7 +18,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lib.data")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="generate, validate and split the dataset")
-    b.add_argument("--total", type=int, default=2600)
+    b.add_argument("--total", type=int, default=3000)
     b.add_argument("--seed", type=int, default=42)
     b.add_argument("--profile", default="laptop-6gb", help="whose max length the examples must fit")
     b.add_argument("--out", default=None, help="output folder (default data/processed)")

@@ -46,7 +46,7 @@ def length_checker(profile_name: str):
     return tokenizer, max_length, note
 
 
-def build_dataset(total: int = 2600, seed: int = 42, profile: str = "laptop-6gb", out_dir=None, echo=print) -> dict:
+def build_dataset(total: int = 3000, seed: int = 42, profile: str = "laptop-6gb", out_dir=None, echo=print) -> dict:
     out = Path(out_dir) if out_dir else PROCESSED
     start = time.perf_counter()
     tokenizer, max_length, note = length_checker(profile)

@@ -1,7 +1,9 @@
 """Expand the hand-written seeds into the full dataset, deterministically (one `random.Random(seed)`).
 
 Mix (seed 000 §3-4): single tool call 35 %, multi-step 20 %, domain Q&A 25 %, code comparison 10 %,
-negative (no tool) 10 %. Tool data is weighted Tier 1 ≈ 60 %, Tier 2 ≈ 30 %, Tier 3 ≈ 10 %. Every call
+negative (no tool) 10 %. Single-call examples are Tier 1 85 %, Tier 2 11 %, Tier 3 4 % and the multi-step ones
+all Tier 1, so tool data is ~90 % Tier 1 (the plan's 60/30/10 left Tier 1 tools ~15 examples each at 2,600
+examples; its §3-2 asks 30–50 per tool, and Tier 1 is what a learner asks for). Every call
 runs in the GEN NX sandbox and the example carries the sandbox's real response; examples whose calls fail
 are dropped and drawn again. Each example keeps `meta.group` (its seed/template): the split never puts
 one group in two splits.
@@ -29,7 +31,7 @@ from .slots import fill_slots, say, slots_in, substitute
 SEEDS = DATA / "seeds" / "gennx_tool_seeds.jsonl"
 LOW_RANK_SHARE = 0.2
 MIX = {"single": 0.35, "multi": 0.20, "domain_qa": 0.25, "comparison": 0.10, "negative": 0.10}
-TIER_SHARE = {1: 0.60, 2: 0.30, 3: 0.10}
+TIER_SHARE = {1: 0.85, 2: 0.11, 3: 0.04}   # of the single-call examples; multi-step ones are all Tier 1
 SYSTEM = {
     "ko": ["당신은 MIDAS GEN NX 구조해석 도우미입니다. 필요할 때만 도구를 호출하세요.",
            "당신은 MIDAS GEN NX API를 다루는 구조 엔지니어링 어시스턴트입니다. 도구가 필요 없는 질문에는 바로 답하세요.",
@@ -269,9 +271,8 @@ class Generator:
 
     def build(self, total: int = 2600, progress=None) -> list[dict]:
         targets = {c: round(total * share) for c, share in MIX.items()}
-        tool_total = targets["single"] + targets["multi"]
-        tier_targets = {t: round(tool_total * s) for t, s in TIER_SHARE.items()}
-        single_t1 = max(0, tier_targets[1] - targets["multi"])
+        tier_targets = {t: round(targets["single"] * s) for t, s in TIER_SHARE.items()}   # multi-step seeds are Tier 1
+        single_t1 = tier_targets[1]
         plan = [("multi", targets["multi"], lambda: self.from_seed(self.rng.choice([s for s in self.seeds if s["category"] == "multi"]))),
                 ("single-t1", single_t1, self._balanced_single),
                 ("single-t2", tier_targets[2], lambda: self.from_tool(self.rng.choice(self.catalogue.tier(2)))),

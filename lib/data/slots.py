@@ -2,6 +2,12 @@
 
 Each sampler takes a `random.Random` and returns a value (or a dict of related values, e.g. a material
 standard with a grade of that standard). `fill_slots` samples every slot a seed uses.
+
+A template can write a slot the way engineers type it with a format suffix, `{slot:fmt}` (see `FORMATS`):
+ids as ranges (`{base_run:range}` → "1~4"), points (`{xyz:eq}` → "x=7.5m, y=0, z=3.5m"), lengths in mm
+(`{b:mm}x{h:mm}` → "500x600"), forces with units (`{p:kN_ko}` → "20킬로뉴턴"). A point slot is named by its
+three coordinates, each the x/y/z slot or 0: `{xyz}`, `{xy0}`, `{00z}`. Formats only change the text; a
+string that is exactly `{slot}` (no suffix) still becomes the typed value in call arguments.
 """
 from __future__ import annotations
 
@@ -40,6 +46,13 @@ def _two(rng, pool):
 
 def _subset(rng, pool, low=1, high=4):
     return sorted(rng.sample(pool, rng.randint(low, min(high, len(pool)))))
+
+
+def _run(rng, pool, low=2, high=4):
+    """Consecutive ids from `pool` (what a person writes as a range, "9~12")."""
+    length = rng.randint(low, min(high, len(pool)))
+    start = rng.randrange(len(pool) - length + 1)
+    return pool[start:start + length]
 
 
 def _material(rng):
@@ -141,6 +154,11 @@ SAMPLERS = {
                              {"E": 7.0e7, "nu": 0.33, "gamma": 27, "mname": "Alu"}, {"E": 2.5e7, "nu": 0.2, "gamma": 18, "mname": "LightConc"},
                              {"E": 2.0e7, "nu": 0.25, "gamma": 19, "mname": "GFRP"}]),
     "plate": lambda r: r.choice([101, 102]),
+    # consecutive ids, for templates that write them as a range ({beam_run:range} → "9~12")
+    "base_run": lambda r: _run(r, FRAME_BASE, 2, 4), "top_run": lambda r: _run(r, r.choice([FRAME_TOPS[:4], FRAME_TOPS[4:]]), 2, 4),
+    "col_run": lambda r: _run(r, COLUMNS, 2, 4), "beam_run": lambda r: _run(r, BEAMS, 2, 4),
+    "spare_run": lambda r: _run(r, list(range(301, 306)), 2, 5),
+    "dead_case": lambda r: r.choice(["SDL", "DL2", "FIN", "PART", "SW"]),     # a new dead-load (D) case name
 }
 # slots filled by another slot's sampler (joint values)
 ALIASES = {"new_node2": "new_node", "nj": "ni", "elem2": "elem", "grade": "standard", "mtype": "standard",
@@ -149,16 +167,27 @@ ALIASES = {"new_node2": "new_node", "nj": "ni", "elem2": "elem", "grade": "stand
            "ql": "qd", "negqd": "qd", "negql": "qd", "sname": "new_story_id", "level": "new_story_id", "story2": "story",
            "fx2": "fx", "fy": "fx", "l_f": "d_f", "ltype": "new_case", "ltype_ko": "new_case", "rolled_db": "rolled",
            "nu": "E", "gamma": "E", "mname": "E", "dmm": "d", "tmm": "d"}
-SLOT = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+SLOT = re.compile(r"\{([a-zA-Z0-9_]*[a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z0-9_]+))?\}")
+POINT = re.compile(r"[x0][y0][z0]")      # a point slot: each coordinate is the x/y/z slot or 0
 
 
 def slots_in(obj) -> set[str]:
-    """Every `{slot}` name used anywhere in a seed (user text, calls, summary)."""
-    return set(SLOT.findall(json.dumps(obj, ensure_ascii=False)))
+    """Every `{slot}` name used anywhere in a seed (user text, calls, summary), without format suffixes.
+
+    >>> sorted(slots_in({"user": "fix {base_run:range} and node {xyz:pt}", "calls": [{"arguments": {"x": "{x}"}}]}))
+    ['base_run', 'x', 'xyz']
+    """
+    return {name for name, _ in SLOT.findall(json.dumps(obj, ensure_ascii=False))}
 
 
 def fill_slots(names: set[str], rng, pipe: bool = False) -> dict:
-    """Sample a value for each slot; joint samplers fill their related slots together."""
+    """Sample a value for each slot; joint samplers fill their related slots together.
+
+    A point slot (`xyz`, `xy0`, `00z`, …) is the tuple of the x/y/z slots it names (0 where it says 0), so
+    `{xyz:pt}` in the text and `"{x}"`, `"{y}"`, `"{z}"` in the arguments always agree.
+    """
+    points = {n for n in names if POINT.fullmatch(n)}
+    names = (set(names) - points) | {axis for n in points for axis in n if axis != "0"}
     values: dict = {}
     for name in sorted(names):
         if name in values:
@@ -177,28 +206,152 @@ def fill_slots(names: set[str], rng, pipe: bool = False) -> dict:
                 values.setdefault(key, value)
         else:
             values[root] = sampled
-    missing = names - set(values)
+    for point in points:
+        values[point] = tuple(0 if axis == "0" else values[axis] for axis in point)
+    missing = (names | points) - set(values)
     if missing:
         raise KeyError(f"slots without a value: {sorted(missing)}")
     return values
 
 
 def say(value) -> str:
-    """How a value reads in a request: lists as '1, 2, 3', floats without a trailing .0."""
+    """How a value reads in a request: lists as '1, 2, 3', points as '(x, y, z)', floats without a trailing .0."""
     if isinstance(value, list):
         return ", ".join(say(v) for v in value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(say(v) for v in value) + ")"
     if isinstance(value, float):
         return f"{value:g}" if abs(value) < 1e5 else f"{value:.3g}"
     return str(value)
 
 
+# ------------------------------------------------------------------ format suffixes: {slot:fmt}
+
+def _runs(ids) -> list[list]:
+    """Split ids into runs of consecutive numbers, in the order given."""
+    runs: list[list] = []
+    for i in ids if isinstance(ids, (list, tuple)) else [ids]:
+        if runs and isinstance(i, int) and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def ranged(ids, sep: str, joiner: str = ", ") -> str:
+    """Ids with every run of 3 or more consecutive numbers written as `first{sep}last`.
+
+    >>> ranged([1, 2, 3, 4], "~"), ranged([9, 10, 11, 13], " through "), ranged([1, 2, 4], "-")
+    ('1~4', '9 through 11, 13', '1, 2, 4')
+    """
+    parts = []
+    for run in _runs(ids):
+        parts += [f"{run[0]}{sep}{run[-1]}"] if len(run) >= 3 else [say(i) for i in run]
+    return joiner.join(parts)
+
+
+def _and(items) -> str:
+    """An English list: 'a', 'a and b', 'a, b and c'."""
+    items = [say(i) for i in (items if isinstance(items, (list, tuple)) else [items])]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _point(value, spec: str) -> str:
+    x, y, z = value
+    if spec == "eq":          # units on the non-zero coordinates, as people write them
+        return ", ".join(f"{a}={say(v)}" + ("m" if v else "") for a, v in zip("xyz", value))
+    if spec == "XYZ":
+        return f"X {say(x)} Y {say(y)} Z {say(z)}"
+    return "(" + ",".join(say(v) for v in value) + ")"
+
+
+def _metric(value: float, scale: float) -> str:
+    return say(_tidy(value * scale))
+
+
+def _tidy(value: float):
+    value = round(value, 6)
+    return int(value) if value == int(value) else value
+
+
+def _korean_big(value) -> str:
+    """10000 → '1만', 2.1e8 → '2.1억' (below 10 000 unchanged)."""
+    for unit, scale in (("억", 1e8), ("만", 1e4)):
+        if abs(value) >= scale:
+            return f"{_tidy(value / scale)}{unit}"
+    return say(_tidy(value))
+
+
+UNIT_WORDS = {"KN": "kN", "KGF": "kgf", "TONF": "tonf", "LBF": "lbf", "KIPS": "kips", "MM": "mm", "CM": "cm", "M": "m",
+              "IN": "in", "FT": "ft", "N": "N"}
+
+FORMATS = {
+    # unit names as typed (set_units takes KN, MM …)
+    "unit": lambda v: UNIT_WORDS.get(v, str(v)),        # KN → kN
+    # ids
+    "range": lambda v: ranged(v, "~"),                  # Korean templates: 1~4
+    "thru": lambda v: ranged(v, " through "),           # 1 through 4
+    "dash": lambda v: ranged(v, "-"),                   # 1-4
+    "to": lambda v: ranged(v, "to", " "),               # GEN's own list syntax (MCT): 1to4 11
+    "and": _and,                                        # 1, 2 and 4
+    "sp": lambda v: " ".join(say(i) for i in (v if isinstance(v, (list, tuple)) else [v])),   # 1 2 4 / 0 0 3.5
+    "first": lambda v: say(v[0]), "last": lambda v: say(v[-1]),
+    # points (x, y, z)
+    "pt": lambda v: say(tuple(v)),                      # (0, 0, 3.5)
+    "ptc": lambda v: _point(v, "ptc"),                  # (0,0,3.5)
+    "eq": lambda v: _point(v, "eq"),                    # x=7.5m, y=0, z=3.5m
+    "XYZ": lambda v: _point(v, "XYZ"),                  # X 6 Y 0 Z 3.5
+    # lengths given in m
+    "m": lambda v: f"{say(v)} m",                       # 3.5 m
+    "mm": lambda v: _metric(v, 1000),                   # 500 (for 500x600)
+    "mmu": lambda v: f"{_metric(v, 1000)} mm",          # 500 mm
+    # forces in kN, line loads in kN/m, pressures in kN/m²
+    "kN": lambda v: f"{say(v)} kN", "kNc": lambda v: f"{say(v)}kN",
+    "kN_ko": lambda v: f"{say(v)}킬로뉴턴",
+    "kNm": lambda v: f"{say(v)} kN/m", "kNm_ko": lambda v: f"미터당 {say(v)}킬로뉴턴",
+    "kNm2": lambda v: f"{say(v)} kN/m2", "kPa": lambda v: f"{say(v)} kPa",
+    # big numbers (stiffness, modulus)
+    "sci": lambda v: f"{v:.3g}".replace("e+0", "e").replace("e+", "e"),   # 2.1e8
+    "comma": lambda v: f"{_tidy(v):,}",                 # 210,000,000
+    "man": _korean_big,                                 # 1만, 2.1억
+    # relative positions 0..1
+    "pct": lambda v: f"{_tidy(v * 100)}%", "L": lambda v: f"{say(v)}L",
+}
+
+
+def render(value, fmt: str | None) -> str:
+    """A slot value as text, in the format a template asks for (`FORMATS`); no format → `say`.
+
+    >>> render([1, 2, 3, 4], "range"), render([9, 10, 11, 12], "thru"), render([1, 2, 3, 4], "dash"), render([1, 2, 3, 11], "to")
+    ('1~4', '9 through 12', '1-4', '1to3 11')
+    >>> render((0, 0, 3.5), "pt"), render((0, 0, 3.5), "ptc"), render((7.5, 0, 3.5), "eq"), render((6, 0, 3.5), "XYZ")
+    ('(0, 0, 3.5)', '(0,0,3.5)', 'x=7.5m, y=0, z=3.5m', 'X 6 Y 0 Z 3.5')
+    >>> render(0.5, "mm") + "x" + render(0.6, "mm"), render(0.5, "mmu"), render(0.0065, "mm")
+    ('500x600', '500 mm', '6.5')
+    >>> render(20, "kN"), render(20, "kN_ko"), render(20, "kNm"), render(1e4, "sci"), render(2.1e8, "man"), render("KN", "unit")
+    ('20 kN', '20킬로뉴턴', '20 kN/m', '1e4', '2.1억', 'kN')
+    """
+    if fmt is None:
+        return say(value)
+    if fmt not in FORMATS:
+        raise KeyError(f"unknown slot format ':{fmt}' (known: {', '.join(FORMATS)})")
+    return FORMATS[fmt](value)
+
+
 def substitute(template, values: dict):
-    """Fill a seed template: a string that is exactly '{slot}' becomes the typed value, others are formatted."""
+    """Fill a seed template: a string that is exactly '{slot}' becomes the typed value, others are formatted
+    (`{slot:fmt}` through `render`, so a formatted slot is always text).
+
+    >>> substitute({"id": "{n}", "name": "C{b:mm}"}, {"n": 7, "b": 0.5})
+    {'id': 7, 'name': 'C500'}
+    >>> substitute("fix {base:range} and {base:thru}", {"base": [1, 2, 3, 4]})
+    'fix 1~4 and 1 through 4'
+    """
     if isinstance(template, str):
         whole = SLOT.fullmatch(template)
-        if whole:
+        if whole and whole.group(2) is None:
             return values[whole.group(1)]
-        return SLOT.sub(lambda m: say(values[m.group(1)]), template)
+        return SLOT.sub(lambda m: render(values[m.group(1)], m.group(2)), template)
     if isinstance(template, list):
         out = []
         for item in template:

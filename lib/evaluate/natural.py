@@ -35,7 +35,10 @@ class NaturalSetError(ValueError):
 
 
 def load_natural(path=NATURAL, limit: int | None = None) -> list[dict]:
-    """The rows of the natural set, each checked for the fields the scorer needs."""
+    """The rows of the natural set, each checked for the fields the scorer needs.
+
+    With `limit`, that many rows spread evenly over the set (it is written topic by topic, so the first
+    rows alone would test only a few tools)."""
     from ..jsonl import read_jsonl
 
     rows = read_jsonl(path)
@@ -44,7 +47,10 @@ def load_natural(path=NATURAL, limit: int | None = None) -> list[dict]:
         if missing or not isinstance(row.get("expect"), list) or not isinstance(row.get("request"), str):
             raise NaturalSetError(f"{path}: row {line}: needs {FIELDS} with 'request' a string and 'expect' a list"
                                   + (f" (missing {missing})" if missing else ""))
-    return rows[:limit] if limit else rows
+    if limit and limit < len(rows):
+        step = len(rows) / limit
+        rows = [rows[int(i * step)] for i in range(limit)]
+    return rows
 
 
 def endpoint(request: dict) -> tuple[tuple, frozenset]:
