@@ -6,7 +6,7 @@ import pytest
 
 from lib.data import domain, instructions
 from lib.data import slots
-from lib.data.generate import MIX, Generator, norm_text
+from lib.data.generate import MIX, TIER_SHARE, Generator, norm_text
 from lib.data.split import split_examples
 from lib.data.validate import read_lines, validate_file, validate_rows
 from lib.gennx.catalogue import load_catalogue
@@ -98,8 +98,10 @@ def test_mix_hits_the_targets(built):
     counts = {c: sum(e["meta"]["category"] == c for e in built) for c in MIX}
     for category, share in MIX.items():
         assert abs(counts[category] / len(built) - share) <= 0.02, (category, counts)
-    tiers = [e["meta"]["tier"] for e in built if e["meta"]["category"] in ("single", "multi")]
-    assert abs(tiers.count(1) / len(tiers) - 0.6) <= 0.02
+    singles = [e["meta"]["tier"] for e in built if e["meta"]["category"] == "single"]
+    for tier, share in TIER_SHARE.items():                     # of the single-call examples
+        assert abs(singles.count(tier) / len(singles) - share) <= 0.02, (tier, singles.count(tier))
+    assert {e["meta"]["tier"] for e in built if e["meta"]["category"] == "multi"} == {1}
 
 
 def test_all_generated_examples_validate(built):

@@ -92,3 +92,29 @@ def test_no_natural_request_appears_in_the_seeds_or_generated_data(natural_rows)
     generated = {norm_text(m["content"]) for e in Generator(seed=7).build(400) for m in e["messages"] if m["role"] == "user"}
     assert not natural & seeds and not natural & generated
     assert NATURAL.is_file()
+
+
+def test_cli_scores_the_natural_set_through_the_session_and_keeps_records_as_it_goes(tmp_path):
+    """`python -m lib.evaluate --natural` on the smoke model: a summary JSON, and one line per request
+    written while it runs (a cut run keeps what it measured)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "natural.json"
+    done = subprocess.run([sys.executable, "-m", "lib.evaluate", "--natural", "--model", "base", "--profile", "smoke",
+                           "--limit", "3", "--max-new-tokens", "8", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["summary"]["rows"] == 3 and len(result["records"]) == 3
+    assert result["config"]["max_length"] == 2048
+    lines = (tmp_path / "natural.json.records.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in result["records"]]
+    assert all(len(r["offered"]) <= 6 for r in result["records"])
+
+
+def test_cli_without_data_or_natural_says_what_is_missing():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "lib.evaluate", "--out", "x.json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--data is required" in done.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .load import AdapterMismatchError, DatasetFormatError, load_for_eval, read_rows
 from .runner import evaluate, format_pct, report, save
@@ -69,9 +70,12 @@ def _natural(args, profile, loaded, label, rows) -> int:
     from ..serve.backends import TransformersBackend
     from .natural import run_natural, save
 
+    partial = Path(str(args.out) + ".records.jsonl")   # one line per request as it is scored
+    partial.unlink(missing_ok=True)
+    print(f"records as they are scored → {partial}")
     result = run_natural(TransformersBackend(loaded, name=label), rows,
                          max_new_tokens=args.max_new_tokens or profile["evaluation"]["max_new_tokens"],
-                         max_rounds=args.max_rounds)
+                         max_rounds=args.max_rounds, records_file=partial)
     result["config"] = {"profile": profile["name"], "model": args.model, "label": label, "rows": len(rows),
                         "max_length": loaded.max_length, "max_rounds": args.max_rounds}
     s = result["summary"]

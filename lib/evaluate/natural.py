@@ -162,11 +162,14 @@ def _by(records, key):
     return groups
 
 
-def run_natural(backend, rows: list[dict], *, max_new_tokens: int = 256, max_rounds: int = 3, progress: bool = True) -> dict:
+def run_natural(backend, rows: list[dict], *, max_new_tokens: int = 256, max_rounds: int = 3, progress: bool = True,
+                records_file=None) -> dict:
     """Send each row's request through a fresh ChatSession (the served policy) and score what it sent.
 
     Destructive calls are confirmed (an engineer who asks to delete says yes), so every request the model
-    makes is executed in the row's sandbox. Returns {"summary", "records"}.
+    makes is executed in the row's sandbox. With `records_file`, each scored record is appended to it as
+    one JSON line as soon as it is made, so a run that is cut short keeps what it measured.
+    Returns {"summary", "records"}.
     """
     from tqdm.auto import tqdm
 
@@ -185,6 +188,9 @@ def run_natural(backend, rows: list[dict], *, max_new_tokens: int = 256, max_rou
                   "transcript": turn.transcript(), "seconds": sum(r.get("seconds", 0) for r in turn.replies),
                   **score_sent(turn.requests, row["expect"], attempted)}
         records.append(record)
+        if records_file:
+            with open(records_file, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     return {"summary": summarise_natural(records), "records": records}
 
 
