@@ -5,10 +5,12 @@ The only allowed differences are the JSON lines Ollama serialises itself (tools,
 each must be the same object as the course's line, seen through what Ollama's Go types keep.
 Needs Go (`apt-get install -y golang-go`); without it the rendering tests are skipped.
 """
+import functools
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -58,18 +60,29 @@ def _cases():
 CASES = _cases()
 
 
-@pytest.fixture(scope="module")
-def ollama(tmp_path_factory):
-    """Build the Go renderer once and render every case with the Modelfile's TEMPLATE."""
-    binary = tmp_path_factory.mktemp("go") / "ollama_render"
+@functools.lru_cache(maxsize=1)
+def _go_renderer() -> Path:
+    """The Go renderer (Ollama's text/template), built once per test run."""
+    binary = Path(tempfile.mkdtemp()) / "ollama_render"
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false"}
     built = subprocess.run([GO, "build", "-o", str(binary), "."], cwd=RENDERER, capture_output=True, text=True, env=env)
     assert built.returncode == 0, built.stderr
+    return binary
+
+
+def _run_ollama_template(cases) -> dict:
+    """Render (messages, tools) pairs with the Modelfile's TEMPLATE; also what the renderer found in it."""
     request = {"template": modelfile.template_of(modelfile.modelfile_text("course.gguf")),
-               "cases": [{"messages": modelfile.ollama_messages(m), "tools": t or []} for _, m, t, _ in CASES]}
-    done = subprocess.run([str(binary)], input=json.dumps(request), capture_output=True, text=True)
+               "cases": [{"messages": modelfile.ollama_messages(m), "tools": t or []} for m, t in cases]}
+    done = subprocess.run([str(_go_renderer())], input=json.dumps(request), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def ollama():
+    """Every case rendered with the Modelfile's TEMPLATE."""
+    return _run_ollama_template([(m, t) for _, m, t, _ in CASES])
 
 
 def _json_line(line):
@@ -120,13 +133,24 @@ def test_ollama_finds_the_tool_tag_and_offers_tools(ollama):
 
 @needs_go
 def test_what_ollama_loses_is_all_that_differs(ollama):
-    """Full conversation: the catalogue tools lose the schema fields Ollama drops, and 6.0 comes back as 6."""
+    """Full conversation: the catalogue tools (compact schemas) come out exactly as in training; only a
+    call's 6.0 comes back as 6 (Go has no 6.0)."""
     _, messages, tools, _ = CASES[0]
     course, rendered = chat_format.render(messages, tools), ollama["renders"][0]
     assert '"arguments": {"id": 2, "x": 6.0, "y": 0, "z": 0}}' in course
     assert '"arguments": {"id": 2, "x": 6, "y": 0, "z": 0}}' in rendered      # same spacing; Go has no 6.0
-    assert '"minimum": 1' in course and '"node_ids": {"type": "array", "items": {"minimum": 1, "type": "integer"}' in rendered
+    differing = [a for a, b in zip(course.split("\n"), rendered.split("\n")) if a != b]
+    assert differing and all(line.startswith('{"name": "create_node"') for line in differing)
     assert rendered.count("<tool_call>") == course.count("<tool_call>") == 2 + 2   # the instructions + two calls
+
+
+@needs_go
+def test_every_routable_tool_renders_in_ollama_as_in_training():
+    """Tier 1 and 2 tools, as the router offers them: Ollama's template writes each one byte for byte."""
+    tools = load_catalogue().openai_tools([t.name for t in load_catalogue().tools.values() if t.tier in (1, 2)])
+    messages = [{"role": "user", "content": "x"}]
+    rendered = _run_ollama_template([(messages, tools)])["renders"][0]
+    assert rendered == chat_format.render(messages, tools, add_generation_prompt=True)
 
 
 @needs_go

@@ -54,29 +54,50 @@ def prompt_description(description: str) -> str:
 
     >>> prompt_description("Create one node (절점). Ids must be new. POST /db/NODE")
     'Create one node (절점)'
+    >>> prompt_description("Add a combination, e.g. 1.2D+1.6L. POST /db/LCOM")
+    'Add a combination, e.g. 1.2D+1.6L'
     """
     text = _API_SUFFIX.sub("", description).strip()
-    return re.split(r"(?<=[a-z0-9)\]])[.;:] ", text)[0].strip().rstrip(".")
+    return re.split(r"(?<=[a-z0-9)\]])(?<!e\.g)(?<!i\.e)[.;:] ", text)[0].strip().rstrip(".")
 
 
-def compact_schema(schema: dict) -> dict:
+def compact_schema(schema: dict, level: str = "parameters"):
     """What a model needs of a parameters schema to write a call: property names, types (or the enum),
     the properties of object items, and the required keys. Descriptions, bounds, `additionalProperties`
     and `anyOf` stay with the validator, which checks every call against the full schema.
+
+    The shape and order are also what Ollama writes back from its Go types (the top level always has
+    `required` and lists the required properties first, then the others alphabetically; a property has no
+    `required`; `items` comes out with sorted keys), so the GGUF served by Ollama sees the tools exactly as
+    they were in training (tests/test_modelfile.py).
 
     >>> compact_schema({"type": "object", "properties": {"x": {"type": "number", "description": "X", "minimum": 0},
     ...                 "unit": {"type": "string", "enum": ["M", "MM"]}}, "required": ["x"], "additionalProperties": False})
     {'type': 'object', 'properties': {'x': {'type': 'number'}, 'unit': {'enum': ['M', 'MM']}}, 'required': ['x']}
     """
     out = {"enum": schema["enum"]} if "enum" in schema else {"type": schema.get("type", "object")}
-    if "properties" in schema:
-        out["properties"] = {name: compact_schema(spec) for name, spec in schema["properties"].items()}
+    child = "item" if level == "item" else "property"
     items = schema.get("items")
     if isinstance(items, dict) and "properties" in items:
-        out["items"] = compact_schema(items)
-    if schema.get("required"):
-        out["required"] = list(schema["required"])
-    return out
+        out["items"] = compact_schema(items, "item")
+    if "properties" in schema:
+        names = list(schema["properties"])
+        if level == "parameters":   # Ollama's order: the required keys, then the others alphabetically
+            required = [n for n in schema.get("required") or [] if n in names]
+            names = required + sorted(n for n in names if n not in required)
+        out["properties"] = {name: compact_schema(schema["properties"][name], child) for name in names}
+    if level == "parameters" or (level == "item" and schema.get("required")):
+        out["required"] = list(schema.get("required") or [])
+    return _sorted(out) if level == "item" else out
+
+
+def _sorted(value):
+    """JSON with every object's keys sorted (how Go writes a map)."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 class Catalogue:
