@@ -56,8 +56,9 @@ def load_natural(path=NATURAL, limit: int | None = None) -> list[dict]:
 def endpoint(request: dict) -> tuple[tuple, frozenset]:
     """((method, path without ids[, TABLE_TYPE]), ids) for one API request.
 
-    >>> endpoint({"method": "DELETE", "path": "/db/NODE/5,6"})
-    (('DELETE', '/DB/NODE'), frozenset({'5', '6'}))
+    >>> key, ids = endpoint({"method": "DELETE", "path": "/db/NODE/5,6"})
+    >>> key, sorted(ids)
+    (('DELETE', '/DB/NODE'), ['5', '6'])
     >>> endpoint({"method": "POST", "path": "/post/TABLE", "body": {"Argument": {"TABLE_TYPE": "REACTIONG"}}})[0]
     ('POST', '/POST/TABLE', 'REACTIONG')
     """
