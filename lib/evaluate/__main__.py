@@ -68,7 +68,7 @@ def main(argv=None) -> int:
 
 def _natural(args, profile, loaded, label, rows) -> int:
     from ..serve.backends import TransformersBackend
-    from .natural import run_natural, save
+    from .natural import run_natural
 
     partial = Path(str(args.out) + ".records.jsonl")   # one line per request as it is scored
     partial.unlink(missing_ok=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 from ..paths import DATA
 
@@ -139,12 +138,10 @@ def score_sent(sent: list[dict], expect: list[dict], attempted: int) -> dict:
 
 def summarise_natural(records: list[dict]) -> dict:
     """Shares over the scored records: endpoint / exact over rows that need a call, no_call over the others."""
-    def share(key):
-        values = [r[key] for r in records if r[key] is not None]
-        return sum(values) / len(values) if values else None
     calls = [r for r in records if r["expect"]]
     return {"rows": len(records), "call_rows": len(calls), "no_call_rows": len(records) - len(calls),
-            "right_endpoint": share("endpoint"), "exact_request": share("exact"), "no_call": share("no_call"),
+            "right_endpoint": _share(records, "endpoint"), "exact_request": _share(records, "exact"),
+            "no_call": _share(records, "no_call"),
             "over_budget": sum(r.get("over_budget", False) for r in records),
             "by_lang": {lang: {"rows": len(group), "right_endpoint": _share(group, "endpoint"),
                                "exact_request": _share(group, "exact"), "no_call": _share(group, "no_call")}
@@ -193,10 +190,3 @@ def run_natural(backend, rows: list[dict], *, max_new_tokens: int = 256, max_rou
             with open(records_file, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     return {"summary": summarise_natural(records), "records": records}
-
-
-def save(result: dict, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    return path
