@@ -21,7 +21,7 @@ def strip_end(text: str) -> str:
     return text.strip()
 
 
-def _greedy(model, tokenizer, inputs, max_new_tokens: int):
+def _greedy(model, tokenizer, inputs, max_new_tokens: int, logits_processor=None):
     """model.generate, greedy until <|im_end|>; returns (output ids, seconds) timed after the GPU is idle."""
     # Unsloth stores the context size as generation_config.max_length, and transformers then warns on
     # every call that max_new_tokens wins; max_new_tokens is always what bounds the answer here.
@@ -30,17 +30,27 @@ def _greedy(model, tokenizer, inputs, max_new_tokens: int):
         torch.cuda.synchronize()
     start = time.perf_counter()
     output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                            **({"logits_processor": [logits_processor]} if logits_processor is not None else {}))
     if model.device.type == "cuda":
         torch.cuda.synchronize()
     return output, time.perf_counter() - start
 
 
+def _constraint(model, tokenizer, tools_per_row, constrained: bool):
+    if not constrained:
+        return None
+    from .constrained import hf_processor
+
+    return hf_processor(model, tokenizer, tools_per_row)
+
+
 @torch.inference_mode()
 def chat(model, tokenizer, messages: list[dict], tools: list[dict] | None = None,
-         max_new_tokens: int = 128) -> dict:
+         max_new_tokens: int = 128, constrained: bool = False) -> dict:
     """Greedy reply to `messages` rendered with the course template; with timing.
 
+    `constrained`: tool calls held to the offered tools' schemas (lib.constrained).
     Returns text (up to `<|im_end|>`), prompt_tokens, new_tokens, seconds, tokens_per_s and
     `stopped` (True when the model ended its turn itself rather than hitting max_new_tokens).
     """
@@ -48,7 +58,7 @@ def chat(model, tokenizer, messages: list[dict], tools: list[dict] | None = None
         normalise_messages(messages), tools=tools or None, add_generation_prompt=True,
         return_tensors="pt", return_dict=True).to(model.device)
     prompt_len = inputs["input_ids"].shape[1]
-    output, seconds = _greedy(model, tokenizer, inputs, max_new_tokens)
+    output, seconds = _greedy(model, tokenizer, inputs, max_new_tokens, _constraint(model, tokenizer, [tools], constrained))
     new = output[0, prompt_len:]
     stopped = bool((new == tokenizer.eos_token_id).any())
     return {
@@ -95,7 +105,7 @@ def step_by_step(model, tokenizer, messages: list[dict], steps: int = 8) -> list
 
 @torch.inference_mode()
 def generate_batch(model, tokenizer, conversations: list[tuple[list[dict], list[dict] | None]],
-                   max_new_tokens: int = 128) -> dict:
+                   max_new_tokens: int = 128, constrained: bool = False) -> dict:
     """Greedy replies to several (messages, tools) conversations in one left-padded batch.
 
     Left padding keeps every prompt's last token at the same position, so all rows start generating
@@ -110,7 +120,8 @@ def generate_batch(model, tokenizer, conversations: list[tuple[list[dict], list[
         inputs = tokenizer(texts, padding=True, add_special_tokens=False, return_tensors="pt").to(model.device)
     finally:
         tokenizer.padding_side = side
-    output, seconds = _greedy(model, tokenizer, inputs, max_new_tokens)
+    output, seconds = _greedy(model, tokenizer, inputs, max_new_tokens,
+                              _constraint(model, tokenizer, [t for _, t in conversations], constrained))
     replies = []
     for row, prompt_mask in zip(output[:, inputs["input_ids"].shape[1]:], inputs["attention_mask"]):
         ids = row.tolist()

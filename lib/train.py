@@ -6,7 +6,9 @@ tokenised with the course template and every token outside its `{% generation %}
 (lib.masking), so TRL trains exactly on what the assistant writes.
 
 A run lives in artifacts/runs/<run>/ (checkpoints every epoch, TensorBoard logs, run.json); the best
-adapter (lowest eval loss) is saved to artifacts/adapters/<run>/ with the profile and data hashes.
+adapter is saved to artifacts/adapters/<run>/ with the profile and data hashes. "Best" is the lowest eval
+loss, or, when `score_rows` are given, the highest tool-call score on them (lib.tool_score), which early
+stopping then watches too.
 """
 from __future__ import annotations
 
@@ -53,6 +55,9 @@ class RunResult:
     best_step: int | None
     global_step: int
     stopped_early: bool
+    selected_by: str = "eval_loss"
+    best_metric: float | None = None
+    tool_scores: list = field(default_factory=list)
     log_history: list = field(default_factory=list)
     memory: dict = field(default_factory=dict)
 
@@ -116,7 +121,7 @@ def count_parameters(model) -> tuple[int, int]:
     return trainable, sum(p.numel() for p in model.parameters())
 
 
-def _config(profile, run_dir, loaded, overrides):
+def _config(profile, run_dir, loaded, overrides, metric: str = "eval_loss"):
     from trl import SFTConfig
 
     t = {**profile["training"], **overrides}
@@ -134,7 +139,7 @@ def _config(profile, run_dir, loaded, overrides):
         bf16=on_gpu and half == "bfloat16", fp16=on_gpu and half == "float16",
         logging_steps=t["logging_steps"], logging_first_step=True,
         eval_strategy=strategy, save_strategy=strategy, eval_steps=steps_per_eval, save_steps=steps_per_eval,
-        load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False, save_total_limit=2,
+        load_best_model_at_end=True, metric_for_best_model=metric, greater_is_better=metric != "eval_loss", save_total_limit=2,
         seed=t["seed"], data_seed=t["seed"], max_length=None, padding_free=loaded.backend == "unsloth",
         dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False,
         gradient_checkpointing=bool(t["gradient_checkpointing"]) and loaded.backend != "unsloth",
@@ -144,11 +149,14 @@ def _config(profile, run_dir, loaded, overrides):
 
 def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows: list[dict], run: str, *,
           r: int | None = None, target_modules=None, resume: bool = False, training: dict | None = None,
-          max_length: int | None = None, callbacks: list | None = None) -> RunResult:
+          max_length: int | None = None, callbacks: list | None = None, score_rows: list[dict] | None = None,
+          score_max_new_tokens: int = 128) -> RunResult:
     """Train LoRA on `loaded` (which is modified in place: `loaded.model` becomes the PEFT model).
 
     `training` overrides keys of the profile's training section (e.g. num_train_epochs, max_steps, eval_steps);
     `callbacks` are extra transformers TrainerCallbacks (lib.bench times the steps with one).
+    `score_rows` (held-out dataset rows): score tool calls on them at every evaluation and keep the checkpoint
+    that calls best (lib.tool_score); early stopping then watches that score instead of the loss.
     Raises TrainingOOM (with the fallbacks) on a CUDA out-of-memory error; checkpoints stay on disk.
     """
     from transformers import EarlyStoppingCallback
@@ -164,11 +172,18 @@ def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows:
     if not hasattr(loaded.model, "peft_config"):
         loaded.model = attach_lora(loaded, profile, r, target_modules)
     trainable, total = count_parameters(loaded.model)
-    config = _config(profile, run_dir, loaded, training or {})
+    scorer = None
+    if score_rows:
+        from .tool_score import METRIC, ToolScoreCallback
+
+        scorer = ToolScoreCallback(loaded, score_rows, max_new_tokens=score_max_new_tokens)
+    config = _config(profile, run_dir, loaded, training or {}, METRIC if scorer else "eval_loss")
     patience = (training or {}).get("early_stopping_patience", profile["training"]["early_stopping_patience"])
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")   # read when the TensorBoard callback is created
+    # the scorer first: it adds its metric to the dict that early stopping and checkpoint selection read
     trainer = trainer_cls(model=loaded.model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
-                          processing_class=loaded.tokenizer, callbacks=[EarlyStoppingCallback(patience), *(callbacks or [])])
+                          processing_class=loaded.tokenizer,
+                          callbacks=[*([scorer] if scorer else []), EarlyStoppingCallback(patience), *(callbacks or [])])
     checkpoint = resume and _last_checkpoint(run_dir)
     start = time.perf_counter()
     with track_peak() as mem:
@@ -191,9 +206,10 @@ def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows:
         skipped_too_long=skipped + skipped_eval, trainable_parameters=trainable, total_parameters=total,
         seconds=round(seconds, 1), trained_tokens=trained_tokens, tokens_per_second=round(trained_tokens / seconds, 1),
         first_eval_loss=first_eval if first_eval is not None else (evals[0]["eval_loss"] if evals else None),
-        best_eval_loss=best["eval_loss"] if best else None, best_step=best["step"] if best else None,
+        best_eval_loss=best["eval_loss"] if best else None, best_step=trainer.state.best_global_step or (best["step"] if best else None),
         global_step=output.global_step, stopped_early=trainer.state.global_step < trainer.state.max_steps,
-        log_history=history, memory=mem.result)
+        selected_by=config.metric_for_best_model, best_metric=trainer.state.best_metric,
+        tool_scores=scorer.history if scorer else [], log_history=history, memory=mem.result)
     meta = {"result": result.to_json(), "profile": profile, "data_hash": {"train": data_hash(train_rows), "eval": data_hash(eval_rows)},
             "r": r or profile["lora"]["r"], "target_modules": list(target_modules or profile["lora"]["target_modules"])}
     for folder in (run_dir, adapter_dir):

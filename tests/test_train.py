@@ -79,3 +79,22 @@ def test_oom_message_names_the_fallbacks_in_order():
     message = train.OOM_ADVICE.format(ckpt="artifacts/runs/x/checkpoints")
     assert message.index("max_seq_length") < message.index("gradient_accumulation_steps") < message.index("q_proj")
     assert "resume=True" in message
+
+
+def test_tool_score_chooses_the_checkpoint_and_early_stopping_watches_it():
+    """With score_rows the callback scores calls at every evaluation; selection and early stopping use that score."""
+    from lib.data.generate import Generator
+    from lib.tool_score import METRIC
+
+    rows = [r for r in Generator(seed=3).build(total=60) if r["meta"].get("category") == "single"]
+    loaded = models.load_model(P, for_training=True)
+    result = train.train(loaded, P, TRAIN, EVAL, "test-smoke-score", score_rows=rows[:3], score_max_new_tokens=8,
+                         training={"max_steps": 6, "eval_steps": 2, "learning_rate": 3e-3, "early_stopping_patience": 9})
+    assert result.selected_by == METRIC
+    assert [s["step"] for s in result.tool_scores] == [0, 2, 4, 6]          # before training, then every evaluation
+    assert all(0.0 <= s[METRIC] <= 1.0 for s in result.tool_scores)
+    # the trainer's log keeps the scores made while training (train() starts a fresh log after the first evaluate)
+    assert [h["step"] for h in result.log_history if METRIC in h] == [2, 4, 6]
+    scored = {s["step"]: s[METRIC] for s in result.tool_scores[1:]}
+    assert result.best_metric == max(scored.values())
+    assert scored[result.best_step] == result.best_metric                     # the kept checkpoint is the best-scoring one

@@ -2,12 +2,13 @@
 
     python -m lib.evaluate --model base|<adapter dir>|<merged model dir> --data data/processed/test.jsonl \\
         --out artifacts/eval/test.json [--profile P] [--limit N] [--batch-size B] [--max-new-tokens T]
-        [--include-summaries] [--tools row|served]
+        [--include-summaries] [--tools row|served] [--constrained]
     python -m lib.evaluate --natural --model <adapter dir> --out artifacts/eval/natural.json [--limit N]
 
 `--tools served` offers each turn the router's tools (what the chat session sends) instead of the row's.
 `--natural` sends the hand-written natural request set (data/eval/) through the real chat session and
-scores the API requests it sent (lib.evaluate.natural).
+scores the API requests it sent (lib.evaluate.natural). `--constrained` holds the model's tool calls to the
+offered tools' schemas (lib.constrained), for the on/off comparison.
 
 Notebook 06 calls the same code (lib.evaluate.runner.evaluate).
 """
@@ -27,6 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=None, help="a JSONL file in the dataset format (default with --natural: the natural set)")
     parser.add_argument("--natural", action="store_true", help="score the natural request set through the chat session")
     parser.add_argument("--tools", choices=["row", "served"], default="row", help="tools per turn: the row's, or the router's")
+    parser.add_argument("--constrained", action="store_true", help="hold tool calls to the offered tools' schemas (lib.constrained)")
     parser.add_argument("--max-rounds", type=int, default=3, help="--natural: model replies per request at most")
     parser.add_argument("--out", required=True, help="where to write the JSON result")
     parser.add_argument("--profile", default=None, help="profile name (default: $COURSE_PROFILE or auto)")
@@ -59,7 +61,7 @@ def main(argv=None) -> int:
         return _natural(args, profile, loaded, label, rows)
     result = evaluate(loaded, rows, batch_size=args.batch_size or cfg["batch_size"],
                       max_new_tokens=args.max_new_tokens or cfg["max_new_tokens"],
-                      include_summaries=args.include_summaries, label=label, tools=args.tools)
+                      include_summaries=args.include_summaries, label=label, tools=args.tools, constrained=args.constrained)
     result["config"].update(profile=profile["name"], data=str(args.data), model=args.model)
     print(report(result))
     print(f"predictions and summary → {save(result, args.out)}")
@@ -73,11 +75,11 @@ def _natural(args, profile, loaded, label, rows) -> int:
     partial = Path(str(args.out) + ".records.jsonl")   # one line per request as it is scored
     partial.unlink(missing_ok=True)
     print(f"records as they are scored → {partial}")
-    result = run_natural(TransformersBackend(loaded, name=label), rows,
+    result = run_natural(TransformersBackend(loaded, name=label, constrained=args.constrained), rows,
                          max_new_tokens=args.max_new_tokens or profile["evaluation"]["max_new_tokens"],
                          max_rounds=args.max_rounds, records_file=partial)
     result["config"] = {"profile": profile["name"], "model": args.model, "label": label, "rows": len(rows),
-                        "max_length": loaded.max_length, "max_rounds": args.max_rounds}
+                        "max_length": loaded.max_length, "max_rounds": args.max_rounds, "constrained": args.constrained}
     s = result["summary"]
     print(f"natural set, as served ({label}): {s['rows']} requests ({s['call_rows']} need a call)")
     for key in ("right_endpoint", "exact_request", "no_call"):

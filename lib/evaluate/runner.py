@@ -128,7 +128,8 @@ def _count_tokens(tokenizer):
 
 
 def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 128,
-             include_summaries: bool = False, label: str = "model", progress: bool = True, tools: str = "row") -> dict:
+             include_summaries: bool = False, label: str = "model", progress: bool = True, tools: str = "row",
+             constrained: bool = False) -> dict:
     """Score `loaded` (a LoadedModel) on the dataset rows; see the module docstring.
 
     Returns {"label", "config", "summary", "targets", "latency", "memory", "breakdown", "records"};
@@ -150,7 +151,7 @@ def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: i
                 bar.update(1)
         for batch in _batches(turns, batch_size):
             out = generate_batch(loaded.model, loaded.tokenizer, [(turns[i]["prompt"], turns[i]["tools"]) for i in batch],
-                                 max_new_tokens=max_new_tokens)
+                                 max_new_tokens=max_new_tokens, constrained=constrained)
             for i, reply in zip(batch, out["replies"]):
                 records[i] = _record(turns[i], reply, out["seconds"], len(batch))
             bar.update(len(batch))
@@ -163,7 +164,7 @@ def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: i
     return {
         "label": label,
         "config": {"rows": len(rows), "turns": len(turns), "batch_size": batch_size, "max_new_tokens": max_new_tokens,
-                   "include_summaries": include_summaries, "tools": tools, "max_length": loaded.max_length, "device": loaded.device, "backend": loaded.backend,
+                   "include_summaries": include_summaries, "tools": tools, "constrained": constrained, "max_length": loaded.max_length, "device": loaded.device, "backend": loaded.backend,
                    "source": loaded.source, "machine": platform.machine(),
                    "when": time.strftime("%Y-%m-%d %H:%M:%S")},
         "summary": summary,

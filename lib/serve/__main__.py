@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-rounds", type=int, default=4, help="model replies per user turn at most")
     parser.add_argument("--tools", default=None, help="comma-separated tool names to offer every turn (default: ranked per turn)")
     parser.add_argument("--tiers", default=",".join(map(str, TIERS)), help="catalogue tiers to rank tools from")
+    parser.add_argument("--constrained", action="store_true",
+                        help="hold tool calls to the offered tools' schemas (constrained decoding, lib.constrained)")
     parser.add_argument("--yes", action="store_true", help="run destructive calls without asking (scripts only)")
     parser.add_argument("--verbose", action="store_true", help="cli: print tokens and time per turn")
     return parser
@@ -60,7 +62,7 @@ def main(argv=None) -> int:
             from ..profile import load_profile
 
             profile = load_profile(args.profile)
-        backend = load_backend(args.model, profile)
+        backend = load_backend(args.model, profile, constrained=args.constrained)
     except (ValueError, RuntimeError, OSError) as err:   # a bad spec or profile, missing model files, llama.cpp
         print(f"error: {err}", file=sys.stderr)
         return 2

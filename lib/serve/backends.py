@@ -54,11 +54,11 @@ class TransformersBackend:
 
     kind = "transformers"
 
-    def __init__(self, loaded, name: str | None = None, max_length: int | None = None):
+    def __init__(self, loaded, name: str | None = None, max_length: int | None = None, constrained: bool = False):
         from ..train import ready_for_inference
 
         ready_for_inference(loaded)
-        self.loaded = loaded
+        self.loaded, self.constrained = loaded, constrained   # constrained: calls held to the schemas (lib.constrained)
         self.name = name or str(loaded.source)
         # the prompt budget (lib.prompt_budget): the length the model was trained on, not its position limit
         self.max_length = int(max_length or loaded.max_length)
@@ -70,7 +70,7 @@ class TransformersBackend:
     def reply(self, messages: list[dict], tools: list[dict] | None = None, max_new_tokens: int = 128) -> dict:
         from ..generate import chat
 
-        out = chat(self.loaded.model, self.loaded.tokenizer, messages, tools, max_new_tokens)
+        out = chat(self.loaded.model, self.loaded.tokenizer, messages, tools, max_new_tokens, constrained=self.constrained)
         return {k: out[k] for k in ("text", "prompt_tokens", "new_tokens", "seconds", "tokens_per_s", "stopped")}
 
     def close(self) -> None:
@@ -90,7 +90,7 @@ class GgufBackend:
     kind = "gguf"
 
     def __init__(self, path, n_ctx: int = DEFAULT_GGUF_CONTEXT, n_threads: int | None = None, n_gpu_layers: int = 0,
-                 max_length: int | None = None):
+                 max_length: int | None = None, constrained: bool = False):
         try:
             import llama_cpp  # noqa: F401
         except ImportError as err:
@@ -99,7 +99,7 @@ class GgufBackend:
         path = Path(path)
         if not path.is_file():
             raise BackendError(f"GGUF file not found: {path}")
-        self.path, self.name = path, path.name
+        self.path, self.name, self.constrained = path, path.name, constrained
         from ..export.gguf import load_llama
 
         self.llm, self.load_seconds = load_llama(path, n_ctx, n_threads, n_gpu_layers)
@@ -120,9 +120,16 @@ class GgufBackend:
         if room <= 0:
             raise BackendError(f"the prompt has {len(prompt)} tokens but the context holds {self.context_length}: "
                                "shorten the conversation or offer fewer tools")
+        extra = {}
+        if self.constrained:
+            from llama_cpp import LogitsProcessorList
+
+            from ..constrained import GgufConstraint
+
+            extra["logits_processor"] = LogitsProcessorList([GgufConstraint(self.llm, tools, len(prompt))])
         start = time.perf_counter()
         out = self.llm.create_completion(prompt, max_tokens=min(max_new_tokens, room), temperature=0.0, top_k=1,
-                                         top_p=1.0, repeat_penalty=1.0, stop=[IM_END, "<|endoftext|>"])
+                                         top_p=1.0, repeat_penalty=1.0, stop=[IM_END, "<|endoftext|>"], **extra)
         seconds = time.perf_counter() - start
         choice = out["choices"][0]
         return _timed_result(choice["text"].strip(), len(prompt), out["usage"]["completion_tokens"], seconds,
@@ -190,7 +197,7 @@ def resolve_spec(spec: str | None) -> tuple[str, str]:
     raise BackendError(f"cannot serve '{spec}': {SPEC_HELP}")
 
 
-def load_backend(spec: str | None = "auto", profile: dict | None = None, **gguf_kwargs):
+def load_backend(spec: str | None = "auto", profile: dict | None = None, constrained: bool = False, **gguf_kwargs):
     """The backend for a model spec, with the profile's settings for transformers models.
 
     Specs: `auto` (artifacts/adapters/course if it exists, else `base`), `base`, `embedded-gguf`,
@@ -207,21 +214,24 @@ def load_backend(spec: str | None = "auto", profile: dict | None = None, **gguf_
     kind, target = resolve_spec(spec)
     if kind == "gguf":
         gguf_kwargs.setdefault("max_length", budget(profile or load_profile()))
-        return GgufBackend(target, **gguf_kwargs)
+        return GgufBackend(target, constrained=constrained, **gguf_kwargs)
     profile = profile or load_profile()
     max_length = budget(profile)
     if kind == "base":
         from ..models import load_model
 
-        return TransformersBackend(load_model(profile), name=f"base ({profile['model']['name']})", max_length=max_length)
+        return TransformersBackend(load_model(profile), name=f"base ({profile['model']['name']})", max_length=max_length,
+                                  constrained=constrained)
     if kind == "adapter":
         from ..train import load_adapter
 
-        return TransformersBackend(load_adapter(profile, target), name=f"adapter {Path(target).name}", max_length=max_length)
+        return TransformersBackend(load_adapter(profile, target), name=f"adapter {Path(target).name}", max_length=max_length,
+                                  constrained=constrained)
     import copy
 
     from ..models import load_model
 
     merged = copy.deepcopy(profile)  # a local folder is loaded like a hub id (from_pretrained takes both)
     merged["model"].update(source="hub", name=target)
-    return TransformersBackend(load_model(merged), name=f"merged {Path(target).name}", max_length=max_length)
+    return TransformersBackend(load_model(merged), name=f"merged {Path(target).name}", max_length=max_length,
+                              constrained=constrained)
