@@ -41,14 +41,34 @@ class ParsedOutput:
         return not self.errors
 
 
+def _loads(text: str):
+    """json.loads whose every failure is a ValueError with a short reason: JSON that nests deeper than
+    Python's recursion limit, or an integer longer than its int-string limit, raise other errors."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"malformed JSON: {err.msg} (char {err.pos})") from None
+    except RecursionError:
+        raise ValueError("malformed JSON: nested too deeply") from None
+    except ValueError as err:        # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
+        raise ValueError(f"malformed JSON: {str(err).split(';')[0]}") from None
+
+
+def _preview(obj) -> str:
+    try:
+        return json.dumps(obj, ensure_ascii=False)[:80]
+    except (RecursionError, ValueError):
+        return type(obj).__name__
+
+
 def _as_call(obj, where: str) -> tuple[ToolCall | None, str | None]:
     if not isinstance(obj, dict) or not isinstance(obj.get("name"), str) or not obj["name"]:
-        return None, f"{where}: expected an object with a string 'name', got {json.dumps(obj, ensure_ascii=False)[:80]}"
+        return None, f"{where}: expected an object with a string 'name', got {_preview(obj)}"
     args = obj.get("arguments", obj.get("parameters", {}))
     if isinstance(args, str):  # some models emit arguments as a JSON string
         try:
-            args = json.loads(args)
-        except json.JSONDecodeError:
+            args = _loads(args)
+        except ValueError:
             return None, f"{where}: 'arguments' is a string that is not JSON"
     if not isinstance(args, dict):
         return None, f"{where}: 'arguments' must be an object, got {type(args).__name__}"
@@ -72,9 +92,9 @@ def parse_tool_calls(text: str) -> ParsedOutput:
             out.errors.append(f"{where}: no closing {CLOSE}")
         body = match.group(1).strip()
         try:
-            obj = json.loads(body)
-        except json.JSONDecodeError as err:
-            out.errors.append(f"{where}: malformed JSON: {err.msg} (char {err.pos})")
+            obj = _loads(body)
+        except ValueError as err:
+            out.errors.append(f"{where}: {err}")
             continue
         call, error = _as_call(obj, where)
         if error:

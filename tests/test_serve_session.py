@@ -278,3 +278,15 @@ def test_gguf_backend_renders_the_course_template_and_counts_like_transformers(e
     assert first_prompt.endswith("Add node 1 at the origin<|im_end|>\n<|im_start|>assistant\n")
     # llama.cpp and transformers split the rendered prompt into the same number of tokens
     assert reply["prompt_tokens"] == len(embedded_tokenizer(first_prompt, add_special_tokens=False)["input_ids"])
+
+
+@pytest.mark.parametrize("user, reply", [
+    ("노드 만들어 줘", "<tool_call>" + "[" * 10000),
+    ("노드 만들어 줘", '<tool_call>{"name": "create_node", "arguments": {"id": ' + "9" * 5000 + ', "x": 0, "y": 0, "z": 0}}</tool_call>'),
+    ("abc \udcff", "hi"),                      # a lone surrogate (what a bad byte becomes on a terminal) is an error event
+])
+def test_what_a_learner_or_a_model_types_never_escapes_the_session(user, reply):
+    session = ChatSession(ScriptedBackend([reply, "done"]), max_rounds=2)
+    turn = session.send(user)
+    assert turn.events and all(e.kind in ("call", "rejected", "answer", "error") for e in turn.events)
+    assert not turn.requests                   # nothing reached the sandbox

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lib.tool_calls import ToolCall, parse_tool_calls
 
@@ -46,3 +48,22 @@ def test_good_blocks_survive_a_bad_one():
 
 def test_to_message_call_is_trl_form():
     assert ToolCall("f", {"a": 1}).to_message_call() == {"type": "function", "function": {"name": "f", "arguments": {"a": 1}}}
+
+
+@pytest.mark.parametrize("text", [
+    "<tool_call>" + "[" * 10000,                                                        # deeper than the recursion limit
+    '<tool_call>{"name": "f", "arguments": {"a": ' + "9" * 5000 + "}}</tool_call>",      # longer than the int-string limit
+    '<tool_call>{"name": "f", "arguments": "{\\"a\\": ' + "9" * 5000 + '}"}</tool_call>',
+    '<tool_call>{"name": ' + "[" * 5000 + "]" * 5000 + "}</tool_call>",
+])
+def test_pathological_json_is_an_error_not_an_exception(text):
+    out = parse_tool_calls(text)
+    assert not out.calls and out.errors and all("block 1" in e for e in out.errors)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list('<>/tool_cal{}[]":,0123456789 \n\\e.-') + ["<tool_call>", "</tool_call>", "\udcff", "한"]),
+                max_size=200))
+def test_the_parser_never_raises(pieces):
+    out = parse_tool_calls("".join(pieces))
+    assert out.blocks >= len(out.calls) and isinstance(out.content, str)
