@@ -283,10 +283,15 @@ def test_gguf_backend_renders_the_course_template_and_counts_like_transformers(e
 @pytest.mark.parametrize("user, reply", [
     ("노드 만들어 줘", "<tool_call>" + "[" * 10000),
     ("노드 만들어 줘", '<tool_call>{"name": "create_node", "arguments": {"id": ' + "9" * 5000 + ', "x": 0, "y": 0, "z": 0}}</tool_call>'),
-    ("abc \udcff", "hi"),                      # a lone surrogate (what a bad byte becomes on a terminal) is an error event
 ])
 def test_what_a_learner_or_a_model_types_never_escapes_the_session(user, reply):
     session = ChatSession(ScriptedBackend([reply, "done"]), max_rounds=2)
     turn = session.send(user)
     assert turn.events and all(e.kind in ("call", "rejected", "answer", "error") for e in turn.events)
     assert not turn.requests                   # nothing reached the sandbox
+
+
+def test_a_byte_that_is_not_utf8_is_replaced_and_the_message_still_goes_to_the_model():
+    backend = ScriptedBackend(["안녕하세요"])
+    turn = ChatSession(backend, max_rounds=1).send("abc \udcff 노드")      # what a bad byte becomes on a terminal
+    assert turn.answer == "안녕하세요" and backend.calls[0]["messages"][-1]["content"] == "abc \ufffd 노드"

@@ -183,6 +183,9 @@ class ChatSession:
 
     def send(self, user_text: str) -> Turn:
         """Run one user turn to its end; never raises on model output."""
+        # a byte that is not UTF-8 (a terminal in another encoding) arrives as a lone surrogate, which no
+        # tokenizer accepts: it becomes U+FFFD, so the rest of the message still reaches the model
+        user_text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in str(user_text))
         turn = Turn(user=user_text)
         self.messages.append({"role": "user", "content": user_text})
         tools = self.catalogue.openai_tools(self.offered_tools(user_text))
