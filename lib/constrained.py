@@ -33,7 +33,6 @@ class Grammars:
     def __init__(self, tokenizer_info):
         import xgrammar as xgr
 
-        self.info = tokenizer_info
         self.compiler = xgr.GrammarCompiler(tokenizer_info, max_threads=2)
         self._cache: dict[str, object] = {}
 

@@ -63,15 +63,13 @@ class ToolScoreCallback(TrainerCallback):
 
 def _inference_mode(loaded, on: bool | None) -> None:
     """Switch to generation (on=True) and back to training (on=False); None leaves eval mode as it is."""
-    if loaded.backend == "unsloth":
-        from unsloth import FastLanguageModel
+    from .train import ready_for_inference
 
-        if on:
-            FastLanguageModel.for_inference(loaded.model)
-        elif on is False:
-            FastLanguageModel.for_training(loaded.model)
-        return
     if on:
-        loaded.model.eval()
+        ready_for_inference(loaded)
     elif on is False:
+        if loaded.backend == "unsloth":
+            from unsloth import FastLanguageModel
+
+            FastLanguageModel.for_training(loaded.model)
         loaded.model.train()
