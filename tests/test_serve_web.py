@@ -10,6 +10,7 @@ import socket
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import pytest
 
 from lib.paths import ARTIFACTS
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
          "--window-size=1400,1000", "--lang=ko-KR"]
 SCREENSHOT = ARTIFACTS / "figures" / "web_chat.png"
+BENCHMARKS = ARTIFACTS / "benchmarks"          # the drawing's screenshots are committed beside RESULTS.md
 
 
 def call(tool, **arguments):
@@ -93,6 +95,51 @@ def test_web_chat_shows_the_executed_tool_call_and_the_model_state(browser):
         assert "/db/ELEM" not in chat and "ELEM" not in text_of(browser, "state")
     assert SCREENSHOT.stat().st_size > 10_000
     print(f"browser test: {time.perf_counter() - start:.1f} s")
+
+
+def drawing_region(driver):
+    """The #drawing element's pixels in a fresh screenshot, and how many of them are not the page's white."""
+    from io import BytesIO
+
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    shot = Image.open(BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    ratio = driver.execute_script("return window.devicePixelRatio") or 1
+    rect = driver.find_element(By.CSS_SELECTOR, "#drawing img").rect
+    box = [int(v * ratio) for v in (rect["x"], rect["y"], rect["x"] + rect["width"], rect["y"] + rect["height"])]
+    region = shot.crop(box)
+    inked = float((np.asarray(region).min(axis=2) < 200).mean())     # share of pixels that are not near-white
+    return shot, region, inked
+
+
+def image_panels(driver):
+    """1 for the model alone, 2 when the deflected shape is stacked under it (0: no image yet)."""
+    size = driver.execute_script("const i = document.querySelector('#drawing img'); return i ? [i.naturalWidth, i.naturalHeight] : [0, 0]")
+    return round(size[1] / size[0] / 0.8) if size[0] else 0
+
+
+def test_web_chat_draws_the_frame_as_it_is_built_and_its_deflected_shape_after_analysis(browser):
+    """The demo frame in two turns; the drawing beside the chat follows, then shows the deflected shape."""
+    from lib.gennx import demo
+
+    calls = demo.frame_calls()
+    analysis = [i for i, (name, _) in enumerate(calls) if name == "run_analysis"][0]
+    build = "\n".join(call(name, **args) for name, args in calls[:analysis])
+    replies = [build, "2층 골조를 만들었습니다.", call("run_analysis"), "해석했습니다."]
+    with served(ScriptedBackend(replies)) as url:
+        browser.get(url)
+        say(browser, "2층 RC 골조를 만들어 줘", lambda d: "골조를 만들었습니다" in text_of(d, "chat"), timeout=120)
+        shot, region, inked = drawing_region(browser)
+        assert "ELEM\n16\n16" in text_of(browser, "state") and image_panels(browser) == 1   # the model
+        assert inked > 0.03, f"the drawing's region is blank ({inked:.1%} inked)"
+        BENCHMARKS.mkdir(parents=True, exist_ok=True)
+        shot.save(BENCHMARKS / "web-chat-drawing-model.png")
+        say(browser, "해석해 줘", lambda d: "해석했습니다" in text_of(d, "chat") and image_panels(d) == 2, timeout=120)   # + deflected
+        assert "[Tool Call] POST /doc/ANAL" in text_of(browser, "chat")
+        shot, region, inked = drawing_region(browser)
+        assert inked > 0.03, f"the drawing's region is blank ({inked:.1%} inked)"
+        shot.save(BENCHMARKS / "web-chat-drawing-deflected.png")
 
 
 def test_destructive_call_waits_for_the_confirm_buttons(browser):

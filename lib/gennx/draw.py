@@ -557,21 +557,24 @@ def draw_deflected(api, ax=None, *, case: str | None = None, scale: float | None
 
 
 def figure(api, *, case: str | None = None, highlight=None, last: str | None = None, scale: float | None = None,
-           size=(6, 5), dpi: int = 100) -> Figure:
+           size=(6, 5), dpi: int = 100, stack: str = "row") -> Figure:
     """The drawing the front ends show: the model (the last change highlighted) and, when the model has analysis
-    results, its deflected shape and reactions beside it. `highlight`: a request (see `changed`) or {TABLE: ids}."""
+    results, its deflected shape and reactions beside it (`stack="row"`) or below it (`"column"`).
+    `highlight`: a request (see `changed`) or {TABLE: ids}."""
     if highlight is not None and (hasattr(highlight, "path") or (isinstance(highlight, dict) and "path" in highlight)):
         request = highlight if isinstance(highlight, dict) else highlight.as_dict()
         last = last or f"{request.get('method')} {request.get('path')}"
         highlight = changed(request)
     model = read_model(api)
     res = read_results(api, model, case) if model.elems else None
-    fig = Figure(figsize=(size[0] * (2 if res else 1), size[1]), dpi=dpi)
+    rows, cols = (2, 1) if stack == "column" else (1, 2)
+    panels = (rows, cols) if res else (1, 1)
+    fig = Figure(figsize=(size[0] * panels[1], size[1] * panels[0]), dpi=dpi)
     title = f"model — last: {last}" if last else "model"
-    draw_model(api, fig.add_subplot(1, 2 if res else 1, 1, projection="3d"), highlight=highlight, title=title, model=model)
+    draw_model(api, fig.add_subplot(*panels, 1, projection="3d"), highlight=highlight, title=title, model=model)
     if res:
-        draw_deflected(api, fig.add_subplot(1, 2, 2, projection="3d"), scale=scale, model=model, results=res)
-    fig.subplots_adjust(left=0.0, right=1.0, bottom=0.02, top=0.93, wspace=0.02)
+        draw_deflected(api, fig.add_subplot(*panels, 2, projection="3d"), scale=scale, model=model, results=res)
+    fig.subplots_adjust(left=0.0, right=1.0, bottom=0.02, top=1 - 0.5 / fig.get_figheight(), wspace=0.02, hspace=0.1)
     return fig
 
 

@@ -4,13 +4,15 @@
 
 Each browser tab gets its own `ChatSession` and its own GEN NX sandbox (or the shared real API). The
 page shows every `[Tool Call] METHOD /path {body}` with the response summary inside the chat, the full
-requests and responses of the last turn as JSON, and the sandbox's record counts per table. A
-destructive call (delete, new/open model) pauses the turn and shows 실행/취소 buttons; the turn goes on
+requests and responses of the last turn as JSON, the sandbox's record counts per table, and a drawing of
+the model (lib.gennx.draw) redrawn after every executed call with that call's records highlighted; once the
+model has analysis results the drawing adds its deflected shape and reactions. A destructive call (delete, new/open model) pauses the turn and shows 실행/취소 buttons; the turn goes on
 when one is pressed (declined after `CONFIRM_TIMEOUT` seconds without an answer). One model serves all
 tabs: replies are generated one at a time.
 """
 from __future__ import annotations
 
+import io
 import os
 import queue
 import threading
@@ -36,6 +38,49 @@ class _OneAtATime:
     def reply(self, *args, **kwargs):
         with self._lock:
             return self._backend.reply(*args, **kwargs)
+
+
+class _Watched:
+    """The tab's GEN NX with a listener told of every executed request (the drawing follows the conversation).
+
+    The session runs in a worker thread while the page redraws from the same API: one lock keeps a drawing's
+    GET requests from interleaving with the session's writes, and `last_status` is the one of the last
+    executed request, not of the drawing's reads.
+    """
+
+    def __init__(self, api):
+        self.api, self.listener, self._lock, self._status = api, None, threading.RLock(), None
+
+    def __getattr__(self, name):
+        return getattr(self.api, name)
+
+    @property
+    def last_status(self):
+        return self._status
+
+    def execute(self, request):
+        with self._lock:
+            response = self.api.execute(request)
+            self._status = getattr(self.api, "last_status", None)
+        if self.listener is not None:
+            self.listener(request)
+        return response
+
+    def request(self, method, path, body=None):
+        with self._lock:
+            return self.api.request(method, path, body)
+
+
+def drawing(api, request=None):
+    """The model drawing as an image for the page, `request` (the last executed one) highlighted; None if it fails."""
+    from PIL import Image
+
+    from ..gennx import draw
+
+    try:
+        return Image.open(io.BytesIO(draw.png(draw.figure(api, highlight=request, size=(5.4, 4.4), dpi=100, stack="column"))))
+    except Exception:   # a drawing problem must never stop the chat: the page keeps the previous picture
+        return None
 
 
 class _Tab:
@@ -107,12 +152,16 @@ def build_app(backend, make_api=None, **session_options):
     session_options.pop("confirm", None)   # the page asks (see respond)
 
     def make_session():
-        return ChatSession(shared, api=make_api(), **session_options)
+        return ChatSession(shared, api=_Watched(make_api()), **session_options)
+
+    def redraw(session, request):
+        picture = drawing(session.api, request)
+        return gr.update() if picture is None else picture
 
     def respond(message, history, tab: _Tab):
         history = list(history or [])
         if not (message or "").strip():
-            yield history, message, gr.update(), gr.update(), gr.update(), gr.update(visible=False), gr.update()
+            yield history, message, gr.update(), gr.update(), gr.update(), gr.update(visible=False), gr.update(), gr.update()
             return
         session = tab.get()
         history.append({"role": "user", "content": message})
@@ -134,22 +183,39 @@ def build_app(backend, make_api=None, **session_options):
                 events.put(("failed", f"{type(err).__name__}: {err}"))
 
         session.confirm = confirm
+        if isinstance(session.api, _Watched):
+            session.api.listener = lambda request: events.put(("call", request))
         threading.Thread(target=work, daemon=True).start()
-        yield history, "", gr.update(), gr.update(), "생성 중…", gr.update(visible=False), gr.update()
+        yield history, "", gr.update(), gr.update(), "생성 중…", gr.update(visible=False), gr.update(), gr.update()
+        backlog: list = []
         while True:
-            kind, payload = events.get()
+            kind, payload = backlog.pop(0) if backlog else events.get()
+            if kind == "call":
+                # calls come faster than a drawing (~0.5 s): draw only the latest of those already waiting
+                while True:
+                    try:
+                        following = events.get_nowait()
+                    except queue.Empty:
+                        break
+                    if following[0] != "call":
+                        backlog.append(following)
+                        break
+                    payload = following[1]
+                yield (history, "", state_rows(session.model_state()), gr.update(), gr.update(), gr.update(),
+                       gr.update(), redraw(session, payload))
+                continue
             if kind == "confirm":
-                yield history, "", gr.update(), gr.update(), gr.update(), gr.update(visible=True), payload
+                yield history, "", gr.update(), gr.update(), gr.update(), gr.update(visible=True), payload, gr.update()
                 continue
             if kind == "failed":
                 history.append({"role": "assistant", "content": f"[Error] {payload}"})
-                yield history, "", gr.update(), gr.update(), gr.update(), gr.update(visible=False), gr.update()
+                yield history, "", gr.update(), gr.update(), gr.update(), gr.update(visible=False), gr.update(), gr.update()
                 return
             turn = payload
             history += turn_messages(turn)
             tab.last = turn_details(turn)
             yield (history, "", state_rows(session.model_state()), tab.last, stats_line(turn),
-                   gr.update(visible=False), gr.update())
+                   gr.update(visible=False), gr.update(), gr.update())
             return
 
     def answer(tab: _Tab, yes: bool):
@@ -181,11 +247,13 @@ def build_app(backend, make_api=None, **session_options):
                     send = gr.Button("보내기", variant="primary", scale=1, elem_id="send")
                 reset = gr.Button("대화 지우기 (모델 상태는 유지)", size="sm")
             with gr.Column(scale=2):
+                picture = gr.Image(value=drawing(GenNxSandbox()), label="모델 그림 (마지막 변경은 주황색, 해석 뒤에는 처짐과 반력)",
+                                   type="pil", interactive=False, elem_id="drawing")
                 state = gr.Dataframe(headers=STATE_COLUMNS, value=state_rows({}), label="모델 상태 (테이블별 개수)",
                                      interactive=False, elem_id="state")
                 stats = gr.Markdown(elem_id="stats")
                 details = gr.JSON(label="마지막 턴의 요청과 응답", elem_id="details", open=True)
-        outputs = [chatbot, box, state, details, stats, confirm_box, confirm_text]
+        outputs = [chatbot, box, state, details, stats, confirm_box, confirm_text, picture]
         # Enter and 보내기 share one queue slot: one turn at a time (one model)
         box.submit(respond, [box, chatbot, tab], outputs, concurrency_id="turn")
         send.click(respond, [box, chatbot, tab], outputs, concurrency_id="turn")
