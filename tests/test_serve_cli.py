@@ -83,3 +83,22 @@ def test_real_api_without_a_key_stops_before_loading_a_model():
     proc = subprocess.run([sys.executable, "-m", "lib.serve", "--real-api", "--model", "base"], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=60)
     assert proc.returncode != 0 and "GENNX_MAPI_KEY" in proc.stderr and "model:" not in proc.stdout
+
+
+def test_draw_command_saves_the_model_and_after_analysis_its_deflected_shape(tmp_path):
+    cantilever = [call("set_units", force="KN", length="M"),
+                  call("create_material_user", id=1, name="S", material_type="STEEL", elastic_modulus=2.1e8, poisson_ratio=0.3),
+                  call("create_section_rectangle", id=1, name="R", height=0.5, width=0.3),
+                  call("create_nodes", nodes=[{"id": 1, "x": 0, "y": 0, "z": 0}, {"id": 2, "x": 3, "y": 0, "z": 0}]),
+                  call("create_beam", id=1, node_i=1, node_j=2, material_id=1, section_id=1),
+                  call("add_support", node_ids=[1], support_type="fixed"),
+                  call("create_load_case", name="P", load_type="L"),
+                  call("add_nodal_load", node_ids=[2], load_case="P", fz=-10)]
+    replies = ["\n".join(cantilever), "캔틸레버를 만들었습니다.", call("run_analysis"), "해석했습니다."]
+    model, deflected, bad = tmp_path / "model.png", tmp_path / "deflected", tmp_path / "model.png" / "x.png"
+    session, out, turns = chat(replies, f"/draw {tmp_path / 'empty.svg'}\n캔틸레버\n/draw {model}\n해석\n/draw {deflected}\n/draw {bad}\nquit\n")
+    assert f"(drawing saved to {tmp_path / 'empty.svg'}: empty model)" in out and (tmp_path / "empty.svg").read_text().startswith("<?xml")
+    assert f"(drawing saved to {model}: 2 nodes, 1 members, 1 supports, 1 loads)" in out
+    assert f"(drawing saved to {deflected}.png: 2 nodes, 1 members, 1 supports, 1 loads; deflected shape: P(ST)" in out
+    assert model.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "deflected.png").stat().st_size > model.stat().st_size
+    assert "(drawing not saved:" in out and turns == 2          # a path under a file: reported, the chat goes on

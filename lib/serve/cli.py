@@ -3,7 +3,9 @@
     python -m lib.serve --mode cli [--model SPEC]
 
 Commands at the `You:` prompt: `quit` / `exit` / `종료` ends, `/reset` forgets the conversation,
-`/state` shows the GEN NX model's record counts. Destructive calls ask `[y/N]` on the same input.
+`/state` shows the GEN NX model's record counts, `/draw [file]` saves a drawing of the model (the last
+executed call highlighted; after an analysis with its deflected shape and reactions; default file
+artifacts/figures/gennx-model.png). Destructive calls ask `[y/N]` on the same input.
 Input and output are parameters, so the chat can be driven from a test or a notebook.
 
 >>> import io
@@ -20,6 +22,7 @@ You:
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from .session import ChatSession, Event
 
@@ -45,6 +48,25 @@ def format_state(state: dict | None) -> str:
     return "\n".join(f"  {name:<10} {row['COUNT']:>5}" for name, row in state.items())
 
 
+def save_drawing(api, target: str | None = None, last=None) -> str:
+    """Draw the model into `target` (default artifacts/figures/gennx-model.png); returns the line the CLI prints."""
+    from ..gennx import draw
+    from ..paths import ARTIFACTS
+
+    path = Path(target).expanduser() if target else ARTIFACTS / "figures" / "gennx-model.png"
+    path = path if path.suffix else path.with_suffix(".png")
+    try:
+        fig = draw.figure(api, highlight=last)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+    except (OSError, ValueError) as err:     # an unwritable path or an unknown image format: say so, keep chatting
+        return f"(drawing not saved: {err})"
+    counts = draw.drawn(fig.axes[0])
+    shown = ", ".join(f"{counts[k]} {k}s" for k in ("node", "member", "face", "support", "load") if counts.get(k)) or "empty model"
+    after = f"; deflected shape: {fig.axes[1].get_title().removeprefix('deflected shape: ')}" if len(fig.axes) > 1 else ""
+    return f"(drawing saved to {path}: {shown}{after})"
+
+
 def ask_yes_no(stdin, stdout):
     """A confirm callback for the session that asks on the terminal; anything but y/yes/예/네 is no."""
     def confirm(call, request, reason) -> bool:
@@ -62,7 +84,7 @@ def run_cli(session: ChatSession, stdin=None, stdout=None, *, banner: bool = Tru
         session.confirm = ask_yes_no(stdin, stdout)
     if banner:
         stdout.write(f"{BANNER}\n{'=' * len(BANNER)}\n\n")
-    turns = 0
+    turns, last = 0, None
     while True:
         stdout.write("You: ")
         stdout.flush()
@@ -82,8 +104,12 @@ def run_cli(session: ChatSession, stdin=None, stdout=None, *, banner: bool = Tru
         if text == "/state":
             stdout.write(format_state(session.model_state()) + "\n\n")
             continue
+        if text == "/draw" or text.startswith("/draw "):
+            stdout.write(save_drawing(session.api, text[len("/draw"):].strip() or None, last) + "\n\n")
+            continue
         turn = session.send(text)
         turns += 1
+        last = turn.requests[-1] if turn.requests else last
         for event in turn.events:
             line = format_event(event)
             if line is not None:
