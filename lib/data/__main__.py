@@ -28,6 +28,16 @@ def main(argv=None) -> int:
     v.add_argument("--keep", default=None, help="write the valid lines here")
     sub.add_parser("instructions", help="rebuild data/instructions/course_alpaca.jsonl from the glossary")
     args = parser.parse_args(argv)
+    from ..profile import ProfileError
+
+    try:
+        return _run(args)
+    except ProfileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     if args.command == "instructions":
         from .instructions import COURSE_SET, write_course_instructions
 

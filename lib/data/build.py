@@ -1,14 +1,21 @@
-"""The dataset phase end to end: generate → validate → split → write data/processed/ with a report."""
+"""The dataset phase end to end: generate → validate → split → write data/processed/ with a report.
+
+The split is written atomically: into a temporary folder beside the output, then renamed into place, so
+an interrupted build leaves the previous dataset whole (never train from one seed and test from another).
+report.json records each file's row count and SHA-256, which every reader checks (lib.jsonl).
+"""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..jsonl import write_jsonl
+from ..jsonl import REPORT, file_digest, write_jsonl
 from ..paths import DATA
 from .generate import Generator
 from .split import split_examples
@@ -59,9 +66,6 @@ def build_dataset(total: int = 3000, seed: int = 42, profile: str = "laptop-6gb"
     for line, reasons in sorted(report.problems.items()):
         echo(f"line {line}: {'; '.join(reasons)}")
     parts = split_examples(valid, seed=seed)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, rows in parts.items():
-        write_jsonl(out / f"{name}.jsonl", rows)
     result = {
         "seed": seed, "total_requested": total, "profile": profile, "length_note": note,
         "seconds": {"generate": round(generated - start, 1), "total": round(time.perf_counter() - start, 1)},
@@ -74,8 +78,34 @@ def build_dataset(total: int = 3000, seed: int = 42, profile: str = "laptop-6gb"
         "tool_appearances": dict(Counter(name for e in valid for m in e["messages"] for c in m.get("tool_calls") or []
                                          for name in [c["function"]["name"]])),
     }
-    (out / "report.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    _write_atomically(out, parts, result)
     return result
+
+
+def _write_atomically(out: Path, parts: dict, result: dict) -> None:
+    """Write the splits and report.json to a temporary folder, then swap it in for `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.*"):   # left by an earlier interrupted build
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        for name, rows in parts.items():
+            write_jsonl(tmp / f"{name}.jsonl", rows)
+        result["files"] = {f"{name}.jsonl": file_digest(tmp / f"{name}.jsonl") for name in parts}
+        (tmp / REPORT).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        if out.exists():   # files that are not part of a build (notes, other outputs) are kept (copied)
+            for extra in out.iterdir():
+                if not (tmp / extra.name).exists():
+                    (shutil.copytree if extra.is_dir() else shutil.copy2)(extra, tmp / extra.name)
+            old = out.with_name(f".{out.name}.old-{time.time_ns()}")
+            out.rename(old)
+            tmp.rename(out)    # readers meet either the old complete folder or the new one
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def print_counts(result: dict) -> None:

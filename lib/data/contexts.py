@@ -43,6 +43,10 @@ def _run(box, calls):
     return box
 
 
+# every context `sandbox_for` can build (a dataset row's meta.context must be one of them)
+CONTEXTS = ("empty", "frame", "loaded", "frame_free", "analysed", "saved", "spare", "slab")
+
+
 @lru_cache(maxsize=None)
 def _built(name: str) -> GenNxSandbox:
     if name == "empty":

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..gennx.catalogue import load_catalogue
-from ..jsonl import JsonlError
+from ..jsonl import JsonlError, check_against_report, jsonl_lines, parse_line
 from .contexts import sandbox_for
 from .generate import norm_text
-
-ROLES = {"system", "user", "assistant", "tool"}
+from .rows import row_problem
 NOT_SIMULATED = "the sandbox does not simulate"
 
 
@@ -53,34 +52,28 @@ class Report:
 def read_lines(path) -> list[tuple[int, object]]:
     """(line number, parsed value or the JSON error) for each non-empty line; a non-JSONL file raises one error."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise JsonlError(f"{path} is not a JSONL file: it is not UTF-8 text ({err.reason})") from err
+    check_against_report(path)
     out = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in jsonl_lines(path):
         if not line.strip():
             continue
         try:
-            out.append((number, json.loads(line)))
+            out.append((number, parse_line(line)))
         except json.JSONDecodeError as err:
             out.append((number, err))
-    if out and not any(isinstance(v, dict) for _, v in out):
+    if not out:
+        raise JsonlError(f"{path} has no rows (the file is empty)")
+    if not any(isinstance(v, dict) for _, v in out):
         raise JsonlError(f"{path} is not a JSONL file: no line is a JSON object (line {out[0][0]}: {out[0][1]})")
     return out
 
 
 def _structure(row) -> str | None:
-    if not isinstance(row, dict) or not isinstance(row.get("messages"), list) or not row["messages"]:
-        return "structure: expected an object with a non-empty 'messages' list"
-    for i, m in enumerate(row["messages"]):
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
-            return f"structure: message {i} has no valid role"
-    roles = [m["role"] for m in row["messages"]]
-    if "user" not in roles or roles[-1] not in ("assistant",):
-        return "structure: a conversation needs a user turn and must end with the assistant"
-    if not isinstance(row.get("tools", []), list):
-        return "structure: 'tools' must be a list"
+    problem = row_problem(row)
+    if problem:
+        return f"structure: {problem}"
+    if row["messages"][-1]["role"] != "assistant":
+        return "structure: a conversation must end with the assistant"
     return None
 
 
@@ -89,7 +82,7 @@ def _calls(row) -> list[tuple[int, str, object]]:
     for i, m in enumerate(row["messages"]):
         for call in m.get("tool_calls") or []:
             fn = call.get("function", call) if isinstance(call, dict) else {}
-            out.append((i, fn.get("name"), fn.get("arguments")))
+            out.append((i, fn.get("name"), fn.get("arguments", {})))
     return out
 
 
@@ -100,7 +93,7 @@ def check_row(row: dict, catalogue, tokenizer=None, max_length: int | None = Non
     if problem:
         return [problem], facts
     reasons = []
-    offered = {t.get("function", {}).get("name") for t in row.get("tools", []) if isinstance(t, dict)}
+    offered = {t["function"]["name"] for t in row.get("tools", [])}
     parsed = []
     for index, name, arguments in _calls(row):
         if name not in catalogue:
@@ -135,7 +128,7 @@ def check_row(row: dict, catalogue, tokenizer=None, max_length: int | None = Non
 def _replay(row, parsed, catalogue, facts) -> list[str]:
     """Run the calls in order in the example's context sandbox; tool messages must match the responses."""
     reasons = []
-    box = sandbox_for(row.get("meta", {}).get("context", "empty"))
+    box = sandbox_for(row.get("meta", {}).get("context") or "empty")
     tool_contents = [m.get("content") for m in row["messages"] if m["role"] == "tool"]
     for position, (_, name, arguments) in enumerate(parsed):
         response = box.execute(catalogue.to_request(name, arguments))
@@ -146,8 +139,15 @@ def _replay(row, parsed, catalogue, facts) -> list[str]:
             reasons.append(f"sandbox: {name} failed: {response['error']['message']}")
             continue
         facts["executed"] += 1
-        if position < len(tool_contents) and json.loads(tool_contents[position]) != response:
-            reasons.append(f"sandbox: the tool message for {name} is not what the sandbox answers")
+        if position < len(tool_contents):
+            try:
+                said = parse_line(tool_contents[position])
+            except json.JSONDecodeError:
+                said = None
+                reasons.append(f"sandbox: the tool message for {name} is not JSON (the API answers a JSON object)")
+                continue
+            if said != response:
+                reasons.append(f"sandbox: the tool message for {name} is not what the sandbox answers")
     return reasons
 
 
