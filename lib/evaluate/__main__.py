@@ -41,8 +41,10 @@ def main(argv=None) -> int:
     from ..profile import ProfileError, load_profile
 
     try:
-        if args.limit is not None and args.limit < 1:
-            raise DatasetFormatError("--limit must be at least 1")
+        for flag in ("limit", "batch_size", "max_new_tokens", "max_rounds"):   # fail before the model loads
+            value = getattr(args, flag)
+            if value is not None and value < 1:
+                raise DatasetFormatError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
         if not args.natural and not args.data:
             raise DatasetFormatError("--data is required (or --natural for the natural request set)")
         profile = load_profile(args.profile)
@@ -59,9 +61,12 @@ def main(argv=None) -> int:
     cfg = profile["evaluation"]
     if args.natural:
         return _natural(args, profile, loaded, label, rows)
-    result = evaluate(loaded, rows, batch_size=args.batch_size or cfg["batch_size"],
-                      max_new_tokens=args.max_new_tokens or cfg["max_new_tokens"],
-                      include_summaries=args.include_summaries, label=label, tools=args.tools, constrained=args.constrained)
+    partial = Path(str(args.out) + ".records.jsonl")   # one line per turn as it is scored
+    print(f"records as they are scored → {partial}")
+    result = evaluate(loaded, rows, batch_size=args.batch_size if args.batch_size is not None else cfg["batch_size"],
+                      max_new_tokens=args.max_new_tokens if args.max_new_tokens is not None else cfg["max_new_tokens"],
+                      include_summaries=args.include_summaries, label=label, tools=args.tools, constrained=args.constrained,
+                      records_file=partial)
     result["config"].update(profile=profile["name"], data=str(args.data), model=args.model)
     print(report(result))
     print(f"predictions and summary → {save(result, args.out)}")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..data.rows import ROLES, row_problem  # noqa: F401  (re-exported: one row check for all readers)
+from ..jsonl import JsonlError, check_against_report, jsonl_lines, parse_line
 from .metrics import reference_calls
-
-ROLES = ("system", "user", "assistant", "tool")
 
 
 class DatasetFormatError(ValueError):
@@ -27,46 +27,6 @@ class AdapterMismatchError(ValueError):
     """An adapter trained on another profile's base model; the message says which profile to use."""
 
 
-def row_problem(row) -> str | None:
-    """Why a parsed line is not a dataset row (None when it is one).
-
-    >>> row_problem({"messages": [{"role": "user", "content": "hi"}]})
-    'no assistant message'
-    >>> row_problem({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [{"function": {}}]}]})
-    "message 1: a tool call without a string 'function.name'"
-    """
-    if not isinstance(row, dict):
-        return f"expected a JSON object, got {type(row).__name__}"
-    messages = row.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "expected a non-empty 'messages' list"
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
-            return f"message {i}: expected an object with a role in {list(ROLES)}"
-        for call in m.get("tool_calls") or []:
-            fn = call.get("function", call) if isinstance(call, dict) else None
-            if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                return f"message {i}: a tool call without a string 'function.name'"
-            args = fn.get("arguments", {})
-            if isinstance(args, str):
-                try:
-                    args = json.loads(args)
-                except json.JSONDecodeError:
-                    return f"message {i}: tool call '{fn['name']}' has arguments that are not JSON"
-            if not isinstance(args, dict):
-                return f"message {i}: tool call '{fn['name']}' arguments must be an object"
-    roles = [m["role"] for m in messages]
-    if "user" not in roles:
-        return "no user message"
-    if "assistant" not in roles:
-        return "no assistant message"
-    if not isinstance(row.get("tools", []), list):
-        return "'tools' must be a list"
-    if not isinstance(row.get("meta", {}), dict):
-        return "'meta' must be an object"
-    return None
-
-
 def read_rows(path, limit: int | None = None) -> list[dict]:
     """The rows of a dataset file (the first `limit`); raises DatasetFormatError naming a bad line."""
     path = Path(path)
@@ -74,14 +34,15 @@ def read_rows(path, limit: int | None = None) -> list[dict]:
         raise DatasetFormatError(f"{path}: no such file (build the dataset first: python -m lib.data build)")
     rows = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as err:
-        raise DatasetFormatError(f"{path}: not a UTF-8 text file ({err.reason})") from err
-    for number, line in enumerate(lines, start=1):
+        check_against_report(path)
+        lines = jsonl_lines(path)
+    except JsonlError as err:
+        raise DatasetFormatError(str(err)) from err
+    for number, line in lines:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = parse_line(line)
         except json.JSONDecodeError as err:
             raise DatasetFormatError(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from err
         problem = row_problem(row)

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..generate import generate_batch
 from ..memory import track_peak
-from .load import eval_turns
+from .load import DatasetFormatError, eval_turns, row_problem
 from .metrics import RATE_METRICS, execute_calls, score_turn, summarise
 
 # Seed 001 §6 / seed 000 §4-4: (metric, comparison, threshold, label)
@@ -123,21 +123,44 @@ def within_budget(turns: list[dict], count_tokens, max_length: int, reserve: int
     return out
 
 
+class _RecordSink:
+    """Appends scored records to a JSONL file as they come (nothing when no file is given)."""
+
+    def __init__(self, path):
+        self.path = Path(path) if path else None
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("", encoding="utf-8")
+
+    def add(self, record: dict) -> None:
+        if self.path:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+
 def _count_tokens(tokenizer):
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 128,
              include_summaries: bool = False, label: str = "model", progress: bool = True, tools: str = "row",
-             constrained: bool = False) -> dict:
+             constrained: bool = False, records_file=None) -> dict:
     """Score `loaded` (a LoadedModel) on the dataset rows; see the module docstring.
 
     Returns {"label", "config", "summary", "targets", "latency", "memory", "breakdown", "records"};
     each record is one turn: example / turn index, category, the raw output, parsed calls, parse errors,
-    sandbox statuses and the per-metric flags.
+    sandbox statuses and the per-metric flags. With `records_file`, each record is also appended there (JSON
+    Lines) as soon as it is scored, so an interrupted run keeps what it generated.
     """
     if tools not in ("row", "served"):
         raise ValueError(f"tools must be 'row' or 'served', not {tools!r}")
+    if batch_size < 1 or max_new_tokens < 1:
+        raise ValueError(f"batch_size and max_new_tokens must be at least 1, got {batch_size} and {max_new_tokens}")
+    for index, row in enumerate(rows):   # every row checked before any generation time is spent
+        problem = row_problem(row)
+        if problem:
+            raise DatasetFormatError(f"row {index}: not a dataset row: {problem}")
+    sink = _RecordSink(records_file)
     turns = within_budget(eval_turns(rows, include_summaries), _count_tokens(loaded.tokenizer), loaded.max_length,
                           max_new_tokens, served=tools == "served")
     records: list[dict | None] = [None] * len(turns)
@@ -148,12 +171,14 @@ def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: i
             if turn.get("over_budget"):   # never sent: scored as an empty reply
                 records[i] = {**_record(turn, {"text": "", "prompt_tokens": None, "new_tokens": 0, "stopped": True}, 0.0, 1),
                               "over_budget": True}
+                sink.add(records[i])
                 bar.update(1)
         for batch in _batches(turns, batch_size):
             out = generate_batch(loaded.model, loaded.tokenizer, [(turns[i]["prompt"], turns[i]["tools"]) for i in batch],
                                  max_new_tokens=max_new_tokens, constrained=constrained)
             for i, reply in zip(batch, out["replies"]):
                 records[i] = _record(turns[i], reply, out["seconds"], len(batch))
+                sink.add(records[i])
             bar.update(len(batch))
     bar.close()
     summary = summarise(records)
