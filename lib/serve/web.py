@@ -52,6 +52,8 @@ class _Watched:
         self.api, self.listener, self._lock, self._status = api, None, threading.RLock(), None
 
     def __getattr__(self, name):
+        if name == "api":        # not yet set (a copy being made): no recursion
+            raise AttributeError(name)
         return getattr(self.api, name)
 
     @property
