@@ -95,8 +95,14 @@ def _gpu_peak() -> dict:
 
     if not torch.cuda.is_available():
         return {}
-    return {"peak_allocated_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3),
+    from .memory import context_gib
+
+    peak = {"peak_allocated_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3),
             "peak_reserved_gib": round(torch.cuda.max_memory_reserved() / 2**30, 3)}
+    context = context_gib()
+    if context is not None:   # what nvidia-smi would have shown at the peak: reserved + the CUDA context
+        peak.update(context_gib=round(context, 3), peak_process_gib=round(peak["peak_reserved_gib"] + context, 3))
+    return peak
 
 
 def _reset_gpu_peak():
@@ -166,6 +172,51 @@ def _tool_call_tokens(rows, tokenizer) -> int:
                 full = render([{"role": "user", "content": "x"}, m])
                 sizes.append(len(tokenizer(full)["input_ids"]) - len(tokenizer(render([{"role": "user", "content": "x"}]))["input_ids"]))
     return int(statistics.median(sizes))
+
+
+# ---------------------------------------------------------------- quantisation options (memory of the weights)
+
+QUANT_OPTIONS = {            # name → BitsAndBytesConfig arguments (None: unquantised, the compute dtype)
+    "bf16": None,
+    "int8": {"load_in_8bit": True},
+    "nf4": {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": False},
+    "nf4+double_quant": {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True},
+    "fp4+double_quant": {"load_in_4bit": True, "bnb_4bit_quant_type": "fp4", "bnb_4bit_use_double_quant": True},
+}
+
+
+def quant_memory(model: str, profile_name: str = "laptop-6gb") -> dict:
+    """GPU memory of the loaded weights under each bitsandbytes option (transformers + bitsandbytes).
+
+    Measured as allocated memory after loading, minus before, so it is the weights alone (no activations).
+    Unsloth always loads NF4 with double quantisation; this is where the other options can be compared.
+    """
+    import gc
+
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    from .models import resolve_model_source
+    from .profile import load_profile, model_override
+
+    source = resolve_model_source(load_profile(profile_name, overrides=model_override(model)))
+    rows = {}
+    for name, options in QUANT_OPTIONS.items():
+        gc.collect(); torch.cuda.empty_cache()
+        before = torch.cuda.memory_allocated()
+        kwargs = {"dtype": torch.bfloat16, "device_map": {"": 0}}
+        if options:
+            kwargs["quantization_config"] = BitsAndBytesConfig(**options, bnb_4bit_compute_dtype=torch.bfloat16)
+        start = time.perf_counter()
+        m = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        rows[name] = {"weights_gib": round((torch.cuda.memory_allocated() - before) / 2**30, 3),
+                      "load_seconds": round(time.perf_counter() - start, 1)}
+        print(f"[quant] {name}: {rows[name]}", flush=True)
+        del m
+    base = rows["bf16"]["weights_gib"]
+    for row in rows.values():
+        row["share_of_bf16"] = round(row["weights_gib"] / base, 3)
+    return {"model": model, "source": source, "environment": environment(), "options": QUANT_OPTIONS, "weights": rows}
 
 
 # ---------------------------------------------------------------- worker (one backend, one process)
@@ -399,6 +450,9 @@ def main(argv=None) -> int:
     r.add_argument("--pool", type=int, default=400, help="course examples used to pack rows")
     r.add_argument("--cap-gib", type=float, default=6.0, help="emulate a card with this much memory (0: no cap)")
     r.add_argument("--out", default=None)
+    q = sub.add_parser("quant", help="GPU memory of the weights per bitsandbytes option (bf16, int8, NF4 ± double quant, FP4)")
+    q.add_argument("--model", default="random:qwen2.5-1.5b-instruct")
+    q.add_argument("--out", default=None)
     w = sub.add_parser("worker", help=argparse.SUPPRESS)
     w.add_argument("--config", required=True)
     w.add_argument("--out", required=True)
@@ -410,6 +464,13 @@ def main(argv=None) -> int:
 
     if not torch.cuda.is_available():
         parser.error("the benchmark measures GPU training: no CUDA GPU is visible (torch.cuda.is_available() is False)")
+    if args.command == "quant":
+        report = quant_memory(args.model)
+        name = args.model.replace(":", "-").replace("/", "-")
+        out = Path(args.out) if args.out else BENCHMARKS / f"quant-{name}.json"
+        out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        print(f"wrote {out}")
+        return 0
     ints = lambda text: [int(x) for x in text.split(",") if x]  # noqa: E731
     cfg = {"backends": args.backends.split(","), "model": args.model, "profile": args.profile, "lengths": ints(args.lengths),
            "sizes": ints(args.sizes), "scaling_length": args.scaling_length, "steps": args.steps, "probe": ints(args.probe),

@@ -253,6 +253,25 @@ def _bnb_config(quant: dict, compute_dtype: torch.dtype):
         bnb_4bit_compute_dtype=compute_dtype)
 
 
+# What Unsloth's loader always uses for 4-bit (FastLanguageModel builds its own BitsAndBytesConfig).
+UNSLOTH_4BIT = {"bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True, "bnb_4bit_compute_dtype": "auto"}
+
+
+def quantization_notes(profile: dict, backend: str) -> list[str]:
+    """Say which quantization keys of the profile the backend cannot honour.
+
+    >>> quantization_notes({"quantization": {"bnb_4bit_quant_type": "fp4", "bnb_4bit_use_double_quant": True,
+    ...     "bnb_4bit_compute_dtype": "auto"}}, "unsloth")[0][:59]
+    'Unsloth loads 4-bit weights as NF4 with double quantisation'
+    """
+    quant = profile["quantization"]
+    differ = [k for k, v in UNSLOTH_4BIT.items() if str(quant.get(k, v)) != str(v)]
+    if backend != "unsloth" or not differ:
+        return []
+    return ["Unsloth loads 4-bit weights as NF4 with double quantisation and computes in the model's dtype; "
+            f"the profile's {', '.join(f'{k}={quant[k]}' for k in differ)} apply only with backend hf-bnb"]
+
+
 def _load_unsloth(source: str, profile: dict, in4: bool, dtype: torch.dtype):
     from unsloth import FastLanguageModel  # imported only here: it patches transformers/peft/trl
 
@@ -266,7 +285,9 @@ def _load_transformers(source: str, profile: dict, in4: bool, dtype: torch.dtype
 
     kwargs = {"dtype": dtype}
     if in4:
-        kwargs["quantization_config"] = _bnb_config(profile["quantization"], dtype)
+        compute = profile["quantization"].get("bnb_4bit_compute_dtype", "auto")
+        kwargs["quantization_config"] = _bnb_config(profile["quantization"], resolve_dtype(compute, device)
+                                                    if compute != "auto" else dtype)
         kwargs["device_map"] = {"": 0 if device.startswith("cuda") else "cpu"}
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
@@ -292,6 +313,7 @@ def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | 
     Unsloth and hf-bnb load onto the GPU; hf loads onto the CPU.
     """
     backend, notes = choose_backend(profile)
+    notes = notes + quantization_notes(profile, backend)
     for note in notes:
         warnings.warn(note, stacklevel=2)
     in4 = profile["quantization"]["load_in_4bit"] if load_in_4bit is None else load_in_4bit
