@@ -130,6 +130,11 @@ class Catalogue:
             return [f"unknown tool '{name}'"]
         if not isinstance(arguments, dict):
             return [f"{name}: arguments must be an object"]
+        from .sandbox import _non_finite   # JSON Schema's "number" lets NaN, Infinity and 1e309 through
+
+        bad = _non_finite(arguments, "arguments")
+        if bad:
+            return [f"{name}: {bad.removeprefix('arguments.')}: not a finite number"]
         problems = []
         for err in sorted(self._validators[name].iter_errors(arguments), key=lambda e: list(e.path)):
             where = ".".join(str(p) for p in err.path)

@@ -15,6 +15,7 @@ table layout. Where the notes say nothing, the sandbox's choice is marked "assum
 from __future__ import annotations
 
 import copy
+import math
 
 from .mapping import ApiRequest
 from .solver import AnalysisError, analyse, combine, load_grades
@@ -23,6 +24,8 @@ from .tables import result_table, TableError
 COMPLETE = {"message": "MIDAS GEN NX command complete"}
 SINGLETONS = ("UNIT", "STYP", "PJCF", "ACTL", "EIGV", "LTOM", "DSTL", "DCON")
 # Tables whose POST appends at the next free number, ignoring the key (confirmed live for STLD; assumed for the rest).
+# What is deleted with a node / an element: the tables keyed by it, and its membership list in groups (assumed).
+ATTRIBUTES = {"NODE": (("CONS", "NSPR", "CNLD"), "N_LIST"), "ELEM": (("FRLS", "BMLD", "PRES"), "E_LIST")}
 SEQUENCE_TABLES = ("STLD", "BODF", "FBLD", "FBLA", "LCOM-GEN", "LCOM-STEEL", "LCOM-CONC", "LCOM-SRC", "LCOM-STLCOMP", "LCOM-SEISMIC")
 # Tables that hold a list of ITEMS per node/element; a POST to an existing key adds its items (assumed).
 ITEM_TABLES = ("CONS", "NSPR", "FRLS", "CNLD", "BMLD", "PRES", "RIGD", "OFFS", "SDSP", "GSPR")
@@ -43,13 +46,117 @@ class RequestRejected(Exception):
 
 
 def _num(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite JSON number (NaN, Infinity and 1e309 parse in Python but are not model data)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:   # an integer too large for a float
+        return False
+
+
+def _non_finite(value, where: str = "body") -> str | None:
+    """Where the first number that is not finite (or too large for a float) sits in a request body."""
+    if isinstance(value, float) and not math.isfinite(value) or isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300:
+        return where
+    if isinstance(value, dict):
+        return next((w for k, v in value.items() if (w := _non_finite(v, f"{where}.{k}"))), None)
+    if isinstance(value, list):
+        return next((w for i, v in enumerate(value) if (w := _non_finite(v, f"{where}[{i}]"))), None)
+    return None
+
+
+def _in(value, collection) -> bool:
+    """`value in collection` that is False for a value that cannot be a key (a list where a name belongs)."""
+    try:
+        return value in collection
+    except TypeError:
+        return False
+
+
+def _hashable(value) -> bool:
+    return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def _dicts(value) -> list:
+    """The list items of `value` that are objects (anything else in a list is dropped as an unknown field would be)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _flags(value, where: str) -> str:
     if not isinstance(value, str) or set(value) - {"0", "1"} or len(value) < 7:
         raise RequestRejected(f"{where} must be a 7-character string of 0/1, got {value!r}")
     return value[:7]  # an 8th character is dropped, as the real API does
+
+
+def dangling(db: dict):
+    """(user, target) for every reference in the model that points nowhere or no longer fits (see _commit).
+
+    A target that exists but no longer fits reads "... (why)", e.g. a beam whose two nodes coincide.
+
+    >>> list(dangling({"NODE": {}, "CNLD": {"3": {"ITEMS": []}}}))
+    [('CNLD 3', 'node 3')]
+    """
+    t = lambda name: db.get(name) or {}  # noqa: E731
+    cases = {r.get("NAME") for r in t("STLD").values()}
+    combos = {r.get("NAME") for r in t("LCOM-GEN").values()}
+    stories = {r.get("STORY_NAME") for r in t("STOR").values()}
+    floor_types = {r.get("NAME") for r in t("FBLD").values()}
+    nodes, elems = t("NODE"), t("ELEM")
+
+    def case(name, user):
+        if not isinstance(name, str) or name not in cases:
+            yield user, f"load case '{name}'"
+
+    for eid, e in elems.items():
+        user, kind = f"element {eid}", e.get("TYPE", "BEAM")
+        ends = [str(n) for n in e.get("NODE", [])]
+        yield from ((user, f"node {n}") for n in ends if n not in nodes)
+        if str(e.get("MATL")) not in t("MATL"):
+            yield user, f"material {e.get('MATL')}"
+        if kind in ("PLATE", "WALL", "PLSTRS", "PLSTRN", "AXISYM") and str(e.get("SECT")) not in t("THIK"):
+            yield user, f"thickness {e.get('SECT')}"
+        elif kind not in ("PLATE", "WALL", "PLSTRS", "PLSTRN", "AXISYM", "SOLID") and str(e.get("SECT")) not in t("SECT"):
+            yield user, f"section {e.get('SECT')}"
+        if kind in ("BEAM", "TRUSS") and len(ends) == 2 and all(n in nodes for n in ends):
+            a, b = nodes[ends[0]], nodes[ends[1]]
+            if all(abs(a[c] - b[c]) < 1e-9 for c in "XYZ"):
+                yield user, f"node {ends[1]} (at the same point as node {ends[0]}: zero length)"
+    for table in ("CONS", "NSPR", "CNLD"):
+        yield from ((f"{table} {k}", f"node {k}") for k in t(table) if k not in nodes)
+    for table, kinds in (("FRLS", ("BEAM",)), ("BMLD", ("BEAM", "TRUSS")), ("PRES", ("PLATE", "WALL"))):
+        for k in t(table):
+            if k not in elems or elems[k].get("TYPE") not in kinds:
+                yield f"{table} {k}", f"element {k} (must exist and be {' or '.join(kinds)})"
+    for table in ("CNLD", "BMLD", "PRES"):
+        for k, record in t(table).items():
+            for index, it in enumerate(_dicts(record.get("ITEMS"))):
+                yield from case(it.get("LCNAME"), f"{table} {k} item {index + 1}")
+    for k, r in t("BODF").items():
+        yield from case(r.get("LCNAME"), f"BODF {k}")
+    for k, r in t("FBLD").items():
+        for it in _dicts(r.get("ITEM")):
+            yield from case(it.get("LCNAME"), f"floor load type '{r.get('NAME')}'")
+    for k, r in t("FBLA").items():
+        if not _in(r.get("FLOOR_LOAD_TYPE_NAME"), floor_types):
+            yield f"FBLA {k}", f"floor load type '{r.get('FLOOR_LOAD_TYPE_NAME')}'"
+        yield from ((f"FBLA {k}", f"node {n}") for n in r.get("NODES", []) if str(n) not in nodes)
+    for k, r in t("LCOM-GEN").items():
+        for term in _dicts(r.get("vCOMB")):
+            if term.get("ANAL", "ST") == "ST":
+                yield from case(term.get("LCNAME"), f"combination '{r.get('NAME')}'")
+            elif not _in(term.get("LCNAME"), combos):
+                yield f"combination '{r.get('NAME')}'", f"combination '{term.get('LCNAME')}'"
+    for table, entries in (("SWIND", "ADDITIONAL_LOAD"), ("SSEIS", "SEISMIC_FORCE")):
+        for k, r in t(table).items():
+            if k not in t("STLD"):
+                yield f"{table} {k}", f"load case number {k}"
+            for entry in _dicts(r.get(entries)):
+                if not _in(entry.get("STORY_NAME"), stories):
+                    yield f"{table} {k}", f"story '{entry.get('STORY_NAME')}'"
+    for k, r in t("GRUP").items():
+        yield from ((f"group '{r.get('NAME')}'", f"node {n}") for n in r.get("N_LIST", []) if str(n) not in nodes)
+        yield from ((f"group '{r.get('NAME')}'", f"element {e}") for e in r.get("E_LIST", []) if str(e) not in elems)
 
 
 class GenNxSandbox:
@@ -84,9 +191,16 @@ class GenNxSandbox:
 
     def request(self, method: str, path: str, body=None) -> dict:
         """Handle one API request like GEN NX; never raises on bad input."""
+        self.last_status = 200
+        if not isinstance(method, str) or not isinstance(path, str):
+            self.last_status = 400
+            return error("method and path must be strings")
         method = method.upper()
         parts = [p for p in path.strip().split("/") if p]
-        self.last_status = 200
+        bad_number = _non_finite(body)
+        if bad_number:
+            self.last_status = 400
+            return error(f"Wrong Field: {bad_number} is not a finite number (NaN, Infinity and 1e309 are not model data)")
         if len(parts) < 2:
             self.last_status = 404
             return error(f"Wrong URL: {path}")
@@ -101,11 +215,14 @@ class GenNxSandbox:
             return handler(method, item, ids, body)
         except RequestRejected as err:
             return error(str(err))
+        except Exception as err:   # a sandbox bug: answered like a server error, the model state untouched (staged)
+            self.last_status = 500
+            return error(f"sandbox internal error ({type(err).__name__}: {err}); the request changed nothing")
 
     # ------------------------------------------------------------ /db
 
     def _db(self, method, item, ids, body):
-        table = self.db.setdefault(item, {})
+        table = self.db.get(item, {})   # no empty table is left behind by a refused request
         if method == "GET":
             rows = table if ids is None else {k: table[k] for k in ids if k in table}
             return {item: copy.deepcopy(rows)} if rows else {"message": ""}
@@ -141,7 +258,7 @@ class GenNxSandbox:
                 record = {**target[key], **record}  # omitted fields keep their values
             target[key] = record
             written[key] = record
-        self.db = staged
+        self._commit(staged, f"{method} /db/{item}")
         self.results = None
         if method == "POST":
             self.last_status = 201
@@ -149,20 +266,39 @@ class GenNxSandbox:
 
     def _delete(self, item, table, ids):
         keys = list(table) if ids is None else [k for k in dict.fromkeys(ids) if k in table]
-        if item in ("NODE", "MATL", "SECT", "THIK"):
-            field = {"NODE": "NODE", "MATL": "MATL", "SECT": "SECT", "THIK": "SECT"}[item]
-            for eid, e in self.table("ELEM").items():
-                values = e[field] if isinstance(e[field], list) else [e[field]]
-                planar = e["TYPE"] in ("PLATE", "WALL")
-                if item in ("SECT", "THIK") and (item == "THIK") != planar:
-                    continue
-                hit = [k for k in keys if k in {str(v) for v in values}]
-                if hit:  # assumed: the sandbox refuses rather than leave dangling elements
-                    raise RequestRejected(f"{item} {hit[0]} is used by element {eid}; delete the element first")
+        staged = copy.deepcopy(self.db)
         for key in keys:
-            del table[key]
-        self.results = None
+            del staged[item][key]
+        if item in ATTRIBUTES:   # assumed: what belongs to a node or element goes with it (as in the GUI)
+            tables, member_list = ATTRIBUTES[item]
+            for table in tables:
+                for key in keys:
+                    staged.get(table, {}).pop(key, None)
+            for group in staged.get("GRUP", {}).values():
+                if isinstance(group.get(member_list), list):
+                    group[member_list] = [m for m in group[member_list] if str(m) not in keys]
+        self._commit(staged, f"DELETE /db/{item}", deleting=True)
         return {"message": ""} if ids is None else {item: {k: {} for k in keys}}
+
+    def _commit(self, staged: dict, what: str, deleting: bool = False) -> None:
+        """Make `staged` the model unless it leaves a reference dangling (then nothing changes).
+
+        The API notes do not say whether GEN NX cascades or refuses a change that breaks a reference. The
+        sandbox (assumed) deletes a node's or element's own attributes with it (ATTRIBUTES: supports,
+        springs, releases, loads on it, group membership) and refuses everything else, naming what still
+        refers to the record: an element's node, material or section; a load case used by loads or
+        combinations; a story or floor load type in use; a node moved onto the other end of its beam. So no
+        request deletes independent data silently and the analysis never meets a model with holes.
+        """
+        before = set(dangling(self.db))
+        for user, target in dangling(staged):
+            if (user, target) in before:
+                continue
+            if deleting:
+                raise RequestRejected(f"{target} is used by {user}; delete or change {user} first (not deleted)")
+            raise RequestRejected(f"{what} would leave {user} referring to {target}; the request was not applied")
+        self.db = staged
+        self.results = None
 
     # field checks per table; each returns the cleaned record or raises RequestRejected
     def _validate(self, item, key, record, db):
@@ -184,12 +320,12 @@ class GenNxSandbox:
             raise RequestRejected(f"{what} {key} does not exist")
 
     def _case_exists(self, db, name, where):
-        if name not in {r["NAME"] for r in db.get("STLD", {}).values()}:
+        if not isinstance(name, str) or name not in {r["NAME"] for r in db.get("STLD", {}).values()}:
             raise RequestRejected(f"{where}: load case '{name}' does not exist")
 
     def _check_unit(self, key, r, db):
         for field, allowed in UNIT_ENUMS.items():
-            if field in r and r[field] not in allowed:
+            if field in r and (not isinstance(r[field], str) or r[field] not in allowed):
                 raise RequestRejected(f"UNIT.{field} must be one of {sorted(allowed)}, got {r[field]!r}")
         return {k: v for k, v in r.items() if k in UNIT_ENUMS}
 
@@ -206,11 +342,12 @@ class GenNxSandbox:
     def _check_elem(self, key, r, db):
         where = f"ELEM {key}"
         kind = r.get("TYPE", "BEAM")
-        if kind not in ELEM_NODES:
+        if not _in(kind, ELEM_NODES):
             raise RequestRejected(f"{where}.TYPE must be one of {sorted(ELEM_NODES)}, got {kind!r}")
         nodes = r.get("NODE")
         low, high = ELEM_NODES[kind]
-        if not isinstance(nodes, list) or not low <= len(nodes) <= high or len(set(nodes)) != len(nodes):
+        if (not isinstance(nodes, list) or not low <= len(nodes) <= high or not all(_hashable(n) for n in nodes)
+                or len(set(nodes)) != len(nodes)):
             raise RequestRejected(f"{where}.NODE must list {low}{'-' + str(high) if high != low else ''} different nodes for {kind}")
         for n in nodes:
             self._exists(db, "NODE", n, f"{where}: node")
@@ -237,6 +374,8 @@ class GenNxSandbox:
         p = params[0]
         if p.get("P_TYPE") == 1:
             standard = p.get("STANDARD")
+            if not isinstance(standard, str) or not isinstance(p.get("DB"), str):
+                raise RequestRejected(f"{where}.PARAM[0].STANDARD and DB must be strings")
             if standard in self._grades["rejected_standards"]:
                 raise RequestRejected(self._grades["rejected_standards"][standard])
             std = self._grades["standards"].get(standard)
@@ -259,8 +398,8 @@ class GenNxSandbox:
 
         try:
             props = section_properties(r, db["UNIT"]["1"])
-        except (AnalysisError, ArithmeticError) as err:
-            raise RequestRejected(str(err) or "Wrong Field") from err
+        except (AnalysisError, ArithmeticError, TypeError, ValueError, AttributeError, KeyError, IndexError) as err:
+            raise RequestRejected(str(err) or f"SECT {key}: Wrong Field") from err
         if not all(v > 1e-12 for v in props.values()):
             raise RequestRejected(f"SECT {key}: the dimensions give a section with no area or stiffness")
         return r
@@ -303,7 +442,7 @@ class GenNxSandbox:
 
     def _check_stld(self, key, r, db):
         name = self._need(r, "NAME", "str", "STLD")
-        if r.get("TYPE") not in STLD_TYPES:
+        if not isinstance(r.get("TYPE"), str) or r.get("TYPE") not in STLD_TYPES:
             raise RequestRejected(f"STLD.TYPE must be a load type code such as D, L, W, E; got {r.get('TYPE')!r}")
         if name in {x["NAME"] for k, x in db.get("STLD", {}).items() if k != key}:
             raise RequestRejected(f"load case name '{name}' already exists")
@@ -355,18 +494,19 @@ class GenNxSandbox:
     def _check_fbld(self, key, r, db):
         self._need(r, "NAME", "str", "FBLD")
         items = r.get("ITEM")
-        if not isinstance(items, list) or not items:
-            raise RequestRejected("FBLD.ITEM must list at least one load case")
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            raise RequestRejected("FBLD.ITEM must list at least one load case (objects with LCNAME and FLOOR_LOAD)")
         for it in items:
             self._case_exists(db, it.get("LCNAME"), "FBLD.ITEM")
             self._need(it, "FLOOR_LOAD", "num", "FBLD.ITEM")
         return r
 
     def _check_fbla(self, key, r, db):
-        if r.get("FLOOR_LOAD_TYPE_NAME") not in {x["NAME"] for x in db.get("FBLD", {}).values()}:
+        if not isinstance(r.get("FLOOR_LOAD_TYPE_NAME"), str) or r["FLOOR_LOAD_TYPE_NAME"] not in {x["NAME"] for x in db.get("FBLD", {}).values()}:
             raise RequestRejected(f"FBLA: floor load type '{r.get('FLOOR_LOAD_TYPE_NAME')}' does not exist")
         nodes = r.get("NODES")
-        if not isinstance(nodes, list) or len(set(nodes)) < 3 or len(set(nodes)) != len(nodes):
+        if (not isinstance(nodes, list) or not all(_hashable(n) for n in nodes) or len(set(nodes)) < 3
+                or len(set(nodes)) != len(nodes)):
             raise RequestRejected("FBLA.NODES must list at least 3 different nodes")
         for n in nodes:
             self._exists(db, "NODE", n, "FBLA: node")
@@ -384,8 +524,10 @@ class GenNxSandbox:
     def _story_forces(self, table, entries, key, r, db):
         self._exists(db, "STLD", key, f"{table}: static load case number")
         names = {x["STORY_NAME"] for x in db.get("STOR", {}).values()}
+        if not isinstance(r.get(entries, []), list) or not all(isinstance(e, dict) for e in r.get(entries) or []):
+            raise RequestRejected(f"{table}.{entries} must be a list of objects")
         for entry in r.get(entries) or []:
-            if entry.get("STORY_NAME") not in names:
+            if not _in(entry.get("STORY_NAME"), names):
                 raise RequestRejected(f"{table}: story '{entry.get('STORY_NAME')}' does not exist")
         return r
 
@@ -402,13 +544,13 @@ class GenNxSandbox:
         if r.get("iTYPE", 0) not in (0, 1, 2, 3):
             raise RequestRejected("LCOM-GEN.iTYPE must be 0 (add), 1 (envelope), 2 (ABS) or 3 (SRSS)")
         terms = r.get("vCOMB")
-        if not isinstance(terms, list) or not terms:
+        if not isinstance(terms, list) or not terms or not all(isinstance(t, dict) for t in terms):
             raise RequestRejected("LCOM-GEN.vCOMB must list at least one load case")
         for t in terms:
             if t.get("ANAL", "ST") == "ST":
                 self._case_exists(db, t.get("LCNAME"), "LCOM-GEN.vCOMB")
             elif t.get("ANAL") == "CB":
-                if t.get("LCNAME") not in {x["NAME"] for x in db.get("LCOM-GEN", {}).values()}:
+                if not isinstance(t.get("LCNAME"), str) or t["LCNAME"] not in {x["NAME"] for x in db.get("LCOM-GEN", {}).values()}:
                     raise RequestRejected(f"LCOM-GEN.vCOMB: combination '{t.get('LCNAME')}' does not exist")
             else:
                 raise RequestRejected(f"LCOM-GEN.vCOMB: ANAL {t.get('ANAL')!r} is not simulated (ST and CB are)")
@@ -419,6 +561,9 @@ class GenNxSandbox:
 
     def _check_grup(self, key, r, db):
         self._need(r, "NAME", "str", f"GRUP {key}")
+        for field in ("N_LIST", "E_LIST"):
+            if not isinstance(r.get(field, []), list):
+                raise RequestRejected(f"GRUP {key}.{field} must be a list of numbers")
         for n in r.get("N_LIST", []):
             self._exists(db, "NODE", n, "GRUP: node")
         for e in r.get("E_LIST", []):
@@ -435,6 +580,8 @@ class GenNxSandbox:
             self.new_document()
             return dict(COMPLETE)
         if item in ("SAVEAS", "SAVE", "OPEN"):
+            if item == "SAVEAS" and not (isinstance(argument, str) and argument.strip()):
+                raise RequestRejected("SAVEAS needs the file path as its Argument, e.g. {\"Argument\": \"C:\\\\work\\\\frame.mgbx\"}")
             path = argument if isinstance(argument, str) and argument else self.path
             if item == "SAVE" and not path:
                 raise RequestRejected("the model has no file yet: use SAVEAS with a path")
@@ -471,9 +618,10 @@ class GenNxSandbox:
             levels = sorted({round(n["Z"], 6) for n in self.table("NODE").values()})
             if not levels:
                 raise RequestRejected("there are no nodes to take story levels from")
-            self.db["STOR"] = {str(i + 1): {"STORY_NAME": f"{i + 1}F", "STORY_LEVEL": z, "bFLOOR_DIAPHRAGM": i > 0}
-                               for i, z in enumerate(levels)}
-            self.results = None
+            staged = copy.deepcopy(self.db)
+            staged["STOR"] = {str(i + 1): {"STORY_NAME": f"{i + 1}F", "STORY_LEVEL": z, "bFLOOR_DIAPHRAGM": i > 0}
+                              for i, z in enumerate(levels)}
+            self._commit(staged, "POST /ope/STOR")
             return dict(COMPLETE)
         raise RequestRejected(f"the sandbox does not simulate /ope/{item}")
 

@@ -38,7 +38,26 @@ def _cases(sandbox, names: list[str]):
     return found
 
 
+def _argument_problem(argument: dict) -> str | None:
+    """The first Argument field of the wrong type (the real API answers such a body with an error too)."""
+    shapes = {"TABLE_TYPE": str, "TABLE_NAME": (str, type(None)), "UNIT": dict, "NODE_ELEMS": dict,
+              "LOAD_CASE_NAMES": list, "PARTS": (list, type(None))}
+    for key, kind in shapes.items():
+        if key in argument and not isinstance(argument[key], kind):
+            return f"Argument.{key} has the wrong type ({type(argument[key]).__name__})"
+    if not isinstance(argument.get("NODE_ELEMS", {}).get("KEYS", []), list):
+        return "Argument.NODE_ELEMS.KEYS must be a list of numbers"
+    if not all(isinstance(x, str) for x in argument.get("LOAD_CASE_NAMES", [])):
+        return "Argument.LOAD_CASE_NAMES must be a list of strings such as \"DL(ST)\""
+    if not all(p in ("PartI", "Part1/4", "Part2/4", "Part3/4", "PartJ") for p in argument.get("PARTS") or []):
+        return "Argument.PARTS must name parts among PartI, Part1/4, Part2/4, Part3/4, PartJ"
+    return None
+
+
 def result_table(sandbox, argument: dict) -> dict:
+    problem = _argument_problem(argument)
+    if problem:
+        raise TableError(problem)
     ttype = argument["TABLE_TYPE"]
     if ttype not in HEADS:
         raise TableError(f"MIDAS GEN NX there was an error creating utbl. (ex PostMode: {ttype} is not simulated by the sandbox)")
