@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from tqdm.auto import tqdm
 
 from .paths import ARTIFACTS, NOTEBOOKS, ROOT
-from .profile import resolve_name
+from .profile import ProfileError, resolve_name
 
 
 class NotebookFailed(RuntimeError):
@@ -110,11 +110,18 @@ def main(argv=None) -> int:
         for nb in list_notebooks():
             print(nb.stem)
         return 0
-    profile = resolve_name(args.profile)
+    only = [w.strip() for w in args.only.split(",") if w.strip()] if args.only else None
+    try:
+        profile = resolve_name(args.profile)
+        if args.only and not only:
+            raise ValueError(f"--only {args.only!r} names no notebook; give numbers or names such as --only 00,01")
+    except (ProfileError, ValueError) as err:
+        print(f"course: error: {err}", file=sys.stderr)
+        return 2
     print(f"course: profile {profile}, output artifacts/course/{profile}/", flush=True)
     start = time.perf_counter()
     try:
-        results = run_course(profile, args.only.split(",") if args.only else None, args.timeout, not args.no_html)
+        results = run_course(profile, only, args.timeout, not args.no_html)
     except NotebookFailed as err:
         print(f"course: FAILED: {err}", file=sys.stderr)
         return 1

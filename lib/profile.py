@@ -14,12 +14,14 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import math
 import os
 
 import yaml
 
 from .paths import PROFILES
 
+PROFILE_NAMES = ("laptop-6gb", "cpu-embedded", "smoke")   # the concrete profiles (`auto` picks one of them)
 REQUIRED_SECTIONS = ("model", "quantization", "lora", "lora_fallback", "training", "inference", "dataset",
                      "evaluation", "export")
 
@@ -80,7 +82,67 @@ def resolve_name(name: str | None = None, has_cuda: bool | None = None) -> str:
     raise ProfileError("no profile fits this machine")
 
 
+# keys a profile may leave out (the code reads them with a default), with their type
+OPTIONAL_KEYS = {"training.max_steps": int, "training.eval_steps": int}
+
+
+def _lookup(data: dict, key: str):
+    for part in key.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return KeyError
+        data = data[part]
+    return data
+
+
+def _known_values(key: str) -> list:
+    """The values `key` has in the shipped profiles; a section's own `training` mapping takes the training keys."""
+    paths = [key] + (["training." + key.split(".training.", 1)[1]] if ".training." in key else [])
+    found = (_lookup(_read(name), path) for name in available_profiles() for path in paths)
+    return [v for v in found if v is not KeyError]
+
+
+def _type_name(kind) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping"}.get(kind, kind.__name__)
+
+
+def check_override(key: str, value) -> None:
+    """Raise ProfileError naming the key when it is unknown or its value has the wrong type.
+
+    The expected type is the one the shipped profiles use for that key; numbers must be finite and keep
+    the sign of the shipped values (a learning rate of -4 is a typo, not a setting).
+
+    >>> check_override("training.learning_rate", "fast")
+    Traceback (most recent call last):
+    ...
+    lib.profile.ProfileError: override 'training.learning_rate': expected a number, got 'fast'
+    """
+    if not isinstance(key, str) or not key:
+        raise ProfileError(f"override key {key!r}: expected a dotted key such as 'training.learning_rate'")
+    known = _known_values(key)
+    kinds = {OPTIONAL_KEYS[key]} if key in OPTIONAL_KEYS else {type(v) for v in known if v is not None}
+    if not known and key not in OPTIONAL_KEYS:
+        parts = key.split(".")
+        for i in range(1, len(parts)):
+            if not _known_values(".".join(parts[:i])):
+                raise ProfileError(f"override '{key}': '{parts[i - 1]}' is not a section of the profile")
+        raise ProfileError(f"override '{key}': no profile has this key (a typo?); see lib/profiles/*.yaml for the keys")
+    if not kinds or value is None and None in known:
+        return   # the shipped value is null: any value (or null again) is allowed
+    if float in kinds or (kinds == {int} and isinstance(value, float) and value.is_integer()):
+        kinds = kinds | {int, float}
+    if type(value) not in kinds:
+        expected = " or ".join(sorted({_type_name(float if k is int and float in kinds else k) for k in kinds}))
+        raise ProfileError(f"override '{key}': expected {expected}, got {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ProfileError(f"override '{key}': expected a finite number, got {value!r}")
+        if value < 0 and all(v >= 0 for v in known if isinstance(v, (int, float)) and not isinstance(v, bool)):
+            raise ProfileError(f"override '{key}': expected a number of at least 0, got {value!r}")
+
+
 def _set_dotted(data: dict, key: str, value) -> None:
+    check_override(key, value)
     *parents, leaf = key.split(".")
     node = data
     for part in parents:
@@ -120,9 +182,15 @@ def load_profile(name: str | None = None, overrides: dict | None = None, has_cud
         changes.update(model_override(os.environ["COURSE_MODEL"]))
     if os.environ.get("COURSE_OVERRIDES"):  # e.g. '{"function_calling.grid_train_sizes": [100, 200]}'
         try:
-            changes.update(json.loads(os.environ["COURSE_OVERRIDES"]))
-        except json.JSONDecodeError as err:
+            env = json.loads(os.environ["COURSE_OVERRIDES"])
+        except (ValueError, RecursionError) as err:
             raise ProfileError(f"COURSE_OVERRIDES must be a JSON object of dotted keys: {err}") from err
+        if not isinstance(env, dict):
+            raise ProfileError(f"COURSE_OVERRIDES must be a JSON object of dotted keys such as "
+                               f"'{{\"training.learning_rate\": 2e-4}}', got {type(env).__name__}: {os.environ['COURSE_OVERRIDES'][:60]}")
+        changes.update(env)
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ProfileError(f"overrides must be a dict of dotted keys, got {type(overrides).__name__}")
     changes.update(overrides or {})
     for key, value in changes.items():
         _set_dotted(profile, key, value)

@@ -47,3 +47,14 @@ def test_notebooks_are_committed_without_outputs(path):
     assert not any(c.get("outputs") or c.get("execution_count") for c in code)
     params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1 and "COURSE_PROFILE" in "".join(params[0]["source"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--profile", "nope", "--only", "00"], "unknown profile 'nope'"),
+    (["run", "--only", ","], "--only ',' names no notebook"),
+])
+def test_run_arguments_that_select_nothing_are_errors(capsys, argv, message):
+    from lib.course import main
+
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
