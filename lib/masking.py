@@ -56,7 +56,7 @@ def truncate(ids: list[int], max_length: int, side: str) -> list[int]:
 def keeps_assistant_header(tokenizer, prompt_ids: list[int]) -> bool:
     """True when a (possibly truncated) prompt still ends with `<|im_start|>assistant\\n`.
 
-    If it does not, the model does not know that it is its turn to speak (seed 003's trap).
+    If it does not, the model does not know that it is its turn to speak.
     """
     header = tokenizer.encode(ASSISTANT_HEADER, add_special_tokens=False)
     return list(prompt_ids[-len(header):]) == header

@@ -37,6 +37,22 @@ class ModelUnavailableError(RuntimeError):
     """The model cannot be loaded here; the message says what to do instead."""
 
 
+def logical_size(param) -> int:
+    """Elements a weight stands for: bitsandbytes stores a 4-bit matrix packed two values per byte, so its
+    `numel()` is half the matrix (Qwen2.5-1.5B would count as 0.89 B); `quant_state.shape` is the real one.
+
+    >>> logical_size(torch.nn.Parameter(torch.zeros(3, 4)))
+    12
+    """
+    state = getattr(param, "quant_state", None)
+    return int(torch.Size(state.shape).numel()) if state is not None and getattr(state, "shape", None) else param.numel()
+
+
+def logical_parameters(model, trainable_only: bool = False) -> int:
+    """Parameter count with 4-bit weights at their logical size (what a model card calls its size)."""
+    return sum(logical_size(p) for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
 @dataclass
 class LoadedModel:
     model: object
@@ -52,7 +68,7 @@ class LoadedModel:
 
     @property
     def parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        return logical_parameters(self.model)
 
     def footprint_gib(self) -> float:
         """Bytes held by weights and buffers (4-bit weights count at their packed size)."""

@@ -1,4 +1,4 @@
-"""Token lengths of conversations and what truncation does to their prompts (seed 003's check).
+"""Token lengths of conversations and what truncation does to their prompts.
 
 >>> summarize([10, 20, 30, 40])["mean"]
 25.0

@@ -117,8 +117,10 @@ def attach_lora(loaded: LoadedModel, profile: dict, r: int | None = None, target
 
 
 def count_parameters(model) -> tuple[int, int]:
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return trainable, sum(p.numel() for p in model.parameters())
+    """(trainable, total), 4-bit weights counted at their logical size (lib.models.logical_parameters)."""
+    from .models import logical_parameters
+
+    return logical_parameters(model, trainable_only=True), logical_parameters(model)
 
 
 def _config(profile, run_dir, loaded, overrides, metric: str = "eval_loss"):

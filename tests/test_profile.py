@@ -59,3 +59,13 @@ def test_broken_yaml_is_reported_with_its_path(tmp_path, monkeypatch):
     monkeypatch.setattr(profile, "PROFILES", tmp_path)
     with pytest.raises(ProfileError, match=r"bad.yaml: not valid YAML"):
         profile.load_profile("bad")
+
+
+def test_experiment_4_early_stopping_can_fire_in_every_profile():
+    """Patience must be smaller than the epochs, or early stopping is a promise the trainer never keeps."""
+    from lib.profile import PROFILE_NAMES, load_profile
+
+    for name in PROFILE_NAMES:
+        final = load_profile(name, has_cuda=True)["function_calling"]["final"]
+        assert final["early_stopping_patience"] < final["num_train_epochs"], name
+

@@ -1,6 +1,6 @@
 """Expand the hand-written seeds into the full dataset, deterministically (one `random.Random(seed)`).
 
-Mix (seed 000 §3-4): single tool call 35 %, multi-step 20 %, domain Q&A 25 %, code comparison 10 %,
+Mix (plan §3-4, docs/plan.md): single tool call 35 %, multi-step 20 %, domain Q&A 25 %, code comparison 10 %,
 negative (no tool) 10 %. Single-call examples are Tier 1 85 %, Tier 2 11 %, Tier 3 4 % and the multi-step ones
 all Tier 1, so tool data is ~90 % Tier 1 (the plan's 60/30/10 left Tier 1 tools ~15 examples each at 2,600
 examples; its §3-2 asks 30–50 per tool, and Tier 1 is what a learner asks for). Every call

@@ -1,4 +1,4 @@
-"""Check a dataset file line by line (seed 000 §3-5, seed 003) and keep only the valid lines.
+"""Check a dataset file line by line (plan §3-5, docs/plan.md) and keep only the valid lines.
 
 Per line: JSON parse; message structure; every tool call names a catalogue tool that the example offers;
 arguments are a JSON object valid against the tool's schema; the calls run in the GEN NX sandbox and give

@@ -1,4 +1,4 @@
-"""Did the fine-tune cost general ability? (seed 000 §4-3: check the model against its base afterwards.)
+"""Did the fine-tune cost general ability? (plan §4-3, docs/plan.md: check the model against its base afterwards.)
 
 Two measurements, each run on the base model and on the fine-tuned one, reported as a delta:
 

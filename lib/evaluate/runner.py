@@ -32,7 +32,7 @@ from ..memory import track_peak
 from .load import DatasetFormatError, eval_turns, row_problem
 from .metrics import RATE_METRICS, execute_calls, score_turn, summarise
 
-# Seed 001 §6 / seed 000 §4-4: (metric, comparison, threshold, label)
+# The plan's targets (docs/plan.md §4-4): (metric, comparison, threshold, label)
 TARGETS = [
     ("tool_name_accuracy", ">", 0.95, "Tool Name Accuracy > 95 %"),
     ("parameter_accuracy", ">", 0.90, "Parameter Accuracy > 90 %"),
@@ -202,7 +202,7 @@ def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: i
 
 
 def report(result: dict) -> str:
-    """The evaluation report as text (the shape of seed 001 §6), targets marked pass / fail."""
+    """The evaluation report as text (one line per metric against its target), targets marked pass / fail."""
     s, lat = result["summary"], result["latency"]
     lines = ["=" * 10 + f" Evaluation Report: {result['label']} " + "=" * 10,
              f"  turns: {s['turns']} ({s['tool_turns']} with tool calls, {s['no_call_turns']} without) "

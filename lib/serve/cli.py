@@ -1,4 +1,4 @@
-"""The terminal chat (seed 001 §8-1): `You:` prompt, `[Tool Call]` lines, the response, the answer.
+"""The terminal chat : `You:` prompt, `[Tool Call]` lines, the response, the answer.
 
     python -m lib.serve --mode cli [--model SPEC]
 

@@ -1,4 +1,4 @@
-"""The Gradio web chat (seed 001 §8-2): the conversation, each tool call's request and response, the model state.
+"""The Gradio web chat : the conversation, each tool call's request and response, the model state.
 
     python -m lib.serve --mode gradio [--model SPEC] [--port 7860]
 
