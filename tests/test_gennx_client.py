@@ -84,3 +84,59 @@ def test_http_errors_become_gen_nx_errors(server):
     assert "not connected" in good.request("GET", "/disconnected")["error"]["message"]
     unreachable = client.GenNxClient("http://127.0.0.1:9", KEY, timeout=2)
     assert unreachable.request("GET", "/db/NODE")["error"]["message"].startswith("cannot reach")
+
+
+class Redirector(BaseHTTPRequestHandler):
+    """Answers every request with a 307 to `target` (another origin, or the same one)."""
+    target = ""
+
+    def _handle(self):
+        self.send_response(307)
+        self.send_header("Location", Redirector.target + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = _handle
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_redirect_to_another_origin_is_not_followed_with_the_key(server):
+    httpd = HTTPServer(("127.0.0.1", 0), Redirector)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        Redirector.target = server.removesuffix("/gen").replace("127.0.0.1", "localhost")   # another origin
+        api = client.GenNxClient(f"http://127.0.0.1:{httpd.server_address[1]}/gen", KEY)
+        response = api.request("GET", "/db/NODE")
+        assert "redirect to another origin" in response["error"]["message"] and FakeGenNx.seen == []
+        Redirector.target = server.removesuffix("/gen")                                   # a different port is another origin too
+        assert "another origin" in api.request("GET", "/db/NODE")["error"]["message"] and FakeGenNx.seen == []
+    finally:
+        httpd.shutdown()
+
+
+@pytest.mark.parametrize("key", ["abc\r\nX-Evil: 1", "abc\ndef", "ab\x1bc", "ключ"])
+def test_a_key_with_control_characters_is_refused_before_use_and_never_shown(monkeypatch, key):
+    with pytest.raises(client.KeyProblem) as err:
+        client.GenNxClient("http://127.0.0.1:9/gen", key)
+    assert key not in str(err.value) and "copy the key again" in str(err.value)
+    monkeypatch.setenv(client.ENV_KEY, key)
+    said = []
+    assert isinstance(client.connect(echo=said.append), GenNxSandbox)     # falls back, says why, shows no key
+    assert "copy the key again" in said[0] and key.strip() not in said[0]
+
+
+def test_error_text_never_carries_the_key(server):
+    class Echo(FakeGenNx):
+        def _handle(self):
+            self._reply(500, {"message": f"bad header {self.headers.get('MAPI-Key')}"})
+        do_GET = _handle
+
+    httpd = HTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        message = client.GenNxClient(f"http://127.0.0.1:{httpd.server_address[1]}/gen", KEY).request("GET", "/db/NODE")["error"]["message"]
+        assert KEY not in message and "<MAPI-Key>" in message
+    finally:
+        httpd.shutdown()
