@@ -37,6 +37,7 @@ def environment_report() -> dict:
         "torch_cuda_build": torch.version.cuda,        # None for a CPU-only torch build
         "cuda_available": torch.cuda.is_available(),
         "cpu_threads": torch.get_num_threads(),
+        "route": platform_route()["route"],         # windows-native | wsl2 | linux | macos
     }
     if report["cuda_available"]:
         props = torch.cuda.get_device_properties(0)
@@ -47,6 +48,32 @@ def environment_report() -> dict:
             bf16_supported=torch.cuda.is_bf16_supported(),
         )
     return report
+
+
+def platform_route(system: str | None = None, release: str | None = None) -> dict:
+    """Which of the course's routes this machine is on, and what that route means (README "Windows 11").
+
+    >>> platform_route("Linux", "5.15.167.4-microsoft-standard-WSL2")["route"]
+    'wsl2'
+    >>> platform_route("Windows", "11")["route"]
+    'windows-native'
+    """
+    system = system or platform.system()
+    release = (release if release is not None else platform.release()).lower()
+    if system == "Windows":
+        return {"route": "windows-native", "advice": [
+            "Windows 네이티브(PowerShell): `py -3.11 -m venv .venv`, `.venv\\Scripts\\activate`, "
+            "`pip install torch==2.11.0 --index-url https://download.pytorch.org/whl/cu130`, `pip install -r requirements.txt`, "
+            "`python -m lib.course run`. `make`는 없으므로 README의 명령을 직접 씁니다.",
+            "네이티브에서 안 되는 것: Unsloth의 Triton 커널(triton-windows가 필요), GGUF 변환기의 빌드(C++ 컴파일러), "
+            "`make test`의 브라우저·Go 테스트. 막히면 WSL2가 권장 경로입니다."]}
+    if system == "Linux" and ("microsoft" in release or "wsl" in release):
+        return {"route": "wsl2", "advice": [
+            "WSL2(권장 경로): Windows의 NVIDIA 드라이버가 GPU를 WSL2에 넘깁니다. WSL2 안에 리눅스용 드라이버를 설치하지 마세요.",
+            "`nvidia-smi`가 WSL2 안에서 보이면 `make install`이 GPU용 torch와 Unsloth를 설치합니다."]}
+    if system == "Darwin":
+        return {"route": "macos", "advice": ["macOS에는 CUDA가 없습니다: `cpu-embedded` 프로필로 과정 전체를 실행하세요."]}
+    return {"route": "linux", "advice": []}
 
 
 def nvidia_smi() -> str | None:
