@@ -6,27 +6,9 @@ import pytest
 from matplotlib.colors import to_hex
 
 from lib.gennx import demo, draw
-from lib.gennx.catalogue import load_catalogue
 from lib.gennx.sandbox import GenNxSandbox
 
-CATALOGUE = load_catalogue()
-E = 2.1e8            # kN/m²
-
-
-def build(calls, box=None):
-    box = box or GenNxSandbox()
-    for name, args in calls:
-        response = box.execute(CATALOGUE.to_request(name, args))
-        assert "error" not in response, (name, response)
-    return box
-
-
-def base(nodes):
-    return [("set_units", {"force": "KN", "length": "M"}),
-            ("create_material_user", {"id": 1, "name": "E210", "material_type": "STEEL", "elastic_modulus": E, "poisson_ratio": 0.3}),
-            ("create_section_rectangle", {"id": 1, "name": "R", "height": 0.5, "width": 0.3}),
-            ("create_nodes", {"nodes": nodes}),
-            ("create_load_case", {"name": "P", "load_type": "L"})]
+from .gennx_models import CANTILEVER, CATALOGUE, E, base, build, cantilever
 
 
 def length_of(line):
@@ -70,7 +52,7 @@ def test_plates_walls_trusses_and_nodal_loads_are_counted():
              enumerate([(0, 0, 0), (4, 0, 0), (4, 0, 3), (0, 0, 3), (4, 4, 3), (0, 4, 3)])]
     box = build(base(nodes) + [
         ("create_plate_thickness", {"id": 1, "name": "T200", "thickness": 0.2}),
-        ("create_wall", {"id": 1, "node_ids": [1, 2, 3, 4], "material_id": 1, "thickness_id": 1}),
+        ("create_wall", {"id": 1, "node_ids": [1, 2, 3, 4], "material_id": 1, "thickness_id": 1, "wall_id": 1}),
         ("create_plate", {"id": 2, "node_ids": [4, 3, 5, 6], "material_id": 1, "thickness_id": 1}),
         ("create_truss", {"id": 3, "node_i": 1, "node_j": 3, "material_id": 1, "section_id": 1}),
         ("add_support", {"node_ids": [1], "support_type": "fixed"}),
@@ -89,12 +71,8 @@ def test_plates_walls_trusses_and_nodal_loads_are_counted():
 
 @pytest.mark.parametrize("scale", [None, 50.0])
 def test_cantilever_free_end_moves_by_PL3_over_3EI_times_the_scale(scale):
-    length, load, inertia = 3.0, 10.0, 0.3 * 0.5**3 / 12
-    box = build(base([{"id": 1, "x": 0, "y": 0, "z": 0}, {"id": 2, "x": length, "y": 0, "z": 0}]) + [
-        ("create_beam", {"id": 1, "node_i": 1, "node_j": 2, "material_id": 1, "section_id": 1}),
-        ("add_support", {"node_ids": [1], "support_type": "fixed"}),
-        ("add_nodal_load", {"node_ids": [2], "load_case": "P", "fz": -load}),
-        ("run_analysis", {})])
+    length, load, inertia = CANTILEVER["length"], CANTILEVER["load"], CANTILEVER["inertia"]
+    box = cantilever()
     ax = draw.draw_deflected(box, case="P", scale=scale)
     used = float(re.search(r"scale ×(\S+)", ax.get_title()).group(1))
     assert used == (scale or used) and "P(ST)" in ax.get_title()

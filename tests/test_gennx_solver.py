@@ -2,20 +2,8 @@
 import pytest
 
 from lib.gennx import demo
-from lib.gennx.catalogue import load_catalogue
-from lib.gennx.sandbox import GenNxSandbox
 
-CATALOGUE = load_catalogue()
-E = 2.1e8            # kN/m² (210 GPa)
-
-
-def build(calls):
-    box = GenNxSandbox()
-    for name, args in calls:
-        assert CATALOGUE.check_call(name, args) == [], name
-        response = box.execute(CATALOGUE.to_request(name, args))
-        assert "error" not in response, (name, response)
-    return box
+from .gennx_models import CANTILEVER, CATALOGUE, E, base, build, cantilever
 
 
 def table(box, name, **args):
@@ -24,21 +12,10 @@ def table(box, name, **args):
             for row in next(iter(data.values()))["DATA"]]
 
 
-def base(length_nodes, section=(0.5, 0.3)):
-    return [("set_units", {"force": "KN", "length": "M"}),
-            ("create_material_user", {"id": 1, "name": "E210", "material_type": "STEEL", "elastic_modulus": E, "poisson_ratio": 0.3}),
-            ("create_section_rectangle", {"id": 1, "name": "R", "height": section[0], "width": section[1]}),
-            ("create_nodes", {"nodes": length_nodes}),
-            ("create_load_case", {"name": "P", "load_type": "L"})]
-
 
 def test_cantilever_tip_deflection_is_PL3_over_3EI():
-    length, load, inertia = 3.0, 10.0, 0.3 * 0.5**3 / 12
-    box = build(base([{"id": 1, "x": 0, "y": 0, "z": 0}, {"id": 2, "x": length, "y": 0, "z": 0}]) + [
-        ("create_beam", {"id": 1, "node_i": 1, "node_j": 2, "material_id": 1, "section_id": 1}),
-        ("add_support", {"node_ids": [1], "support_type": "fixed"}),
-        ("add_nodal_load", {"node_ids": [2], "load_case": "P", "fz": -load}),
-        ("run_analysis", {})])
+    length, load, inertia = CANTILEVER["length"], CANTILEVER["load"], CANTILEVER["inertia"]
+    box = cantilever()
     (row,) = table(box, "get_displacements", load_cases=["P"], node_ids=[2])
     assert row[5] == pytest.approx(-load * length**3 / (3 * E * inertia), rel=1e-5)
     (reaction,) = table(box, "get_reactions", load_cases=["P"])
