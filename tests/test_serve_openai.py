@@ -144,3 +144,85 @@ def test_real_embedded_gguf_behind_the_endpoint():
     assert 0 < out["usage"]["completion_tokens"] <= 32 + 3 and out["usage"]["prompt_tokens"] > 100
     message = out["choices"][0]["message"]
     assert message["content"] or message.get("tool_calls")
+
+
+DEEP = b'{"messages": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+
+
+@pytest.mark.parametrize("body, raw, status, message", [
+    ({"messages": [{"role": "assistant", "content": "", "tool_calls": [{"function": "x"}]}, *USER]}, None, 400, "tool_calls[0] must be"),
+    ({"messages": [{"role": "assistant", "content": "", "tool_calls": "all"}, *USER]}, None, 400, "tool_calls must be a list"),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, None, 400, "only text parts"),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, None, 400, "only text parts"),
+    (None, b'{"messages": [{"role": "user", "content": "hi"}], "max_tokens": ' + b"9" * 5000 + b"}", 400, "not JSON"),
+    (None, DEEP, 400, "not JSON"),
+    (None, b"\xff\xfe", 400, "not JSON"),
+    ({"messages": USER, "max_tokens": 1500}, None, 400, "at most 1024 tokens"),
+    ({"messages": USER, "tools": [{"type": "function", "function": {"name": ["x"]}}]}, None, 400, "'tools' must be"),
+])
+def test_client_mistakes_are_400_with_the_reason(body, raw, status, message):
+    with running(ScriptedBackend(["x"])) as url:
+        got, _, text = post(url, body, raw)
+        assert (got, message in json.loads(text)["error"]["message"]) == (status, True), text
+        assert post(url, {"messages": USER})[0] == 200        # still serving
+
+
+def raw_post(url, data: bytes, length: str) -> tuple[int, str]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=30)
+    connection.putrequest("POST", "/v1/chat/completions")
+    connection.putheader("Content-Length", length)
+    connection.endheaders(data)
+    response = connection.getresponse()
+    return response.status, response.read().decode()
+
+
+@pytest.mark.parametrize("length, status, message", [("abc", 400, "Content-Length must be a number"),
+                                                     ("-5", 400, "must not be negative"),
+                                                     (str(10 * 1024 * 1024), 413, "at most 1048576")])
+def test_bad_or_huge_content_length(length, status, message):
+    with running(ScriptedBackend(["x"])) as url:
+        got, text = raw_post(url, b"{}", length)
+        assert got == status and message in json.loads(text)["error"]["message"]
+        assert post(url, {"messages": USER})[0] == 200
+
+
+def test_a_cut_prompt_says_so_and_a_busy_model_answers_503():
+    long_history = [m for i in range(60) for m in ({"role": "user", "content": f"질문 {i} " * 40},
+                                                    {"role": "assistant", "content": "답 " * 40})]
+    backend = ScriptedBackend(["ok"], max_length=2048)
+    with running(backend) as url:
+        status, _, text = post(url, {"messages": long_history + USER})
+    out = json.loads(text)
+    assert status == 200 and "2048-token budget" in out["warnings"][0] and "oldest turn(s)" in out["warnings"][0]
+    assert backend.calls[0]["messages"][-1]["content"] == USER[0]["content"]
+
+    class Slow(ScriptedBackend):
+        def reply(self, *args, **kwargs):
+            import time
+            time.sleep(1.5)
+            return super().reply(*args, **kwargs)
+
+    server = make_server(Slow(["a", "b"]), port=0, busy_wait_s=0.2)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        first = threading.Thread(target=post, args=(url, {"messages": USER}))
+        first.start()
+        import time
+        time.sleep(0.3)
+        status, _, text = post(url, {"messages": USER})
+        assert status == 503 and "busy" in json.loads(text)["error"]["message"]
+        first.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_at_most_max_calls_come_back_from_one_reply():
+    reply = "\n".join(f'<tool_call>\n{{"name": "create_node", "arguments": {{"id": {i}}}}}\n</tool_call>' for i in range(40))
+    _, status, out = completion([reply], {"messages": USER, "tools": TOOLS})
+    choice = out["choices"][0]
+    assert status == 200 and len(choice["message"]["tool_calls"]) == 16 and "only the first 16" in choice["tool_call_errors"][-1]

@@ -295,3 +295,12 @@ def test_a_byte_that_is_not_utf8_is_replaced_and_the_message_still_goes_to_the_m
     backend = ScriptedBackend(["안녕하세요"])
     turn = ChatSession(backend, max_rounds=1).send("abc \udcff 노드")      # what a bad byte becomes on a terminal
     assert turn.answer == "안녕하세요" and backend.calls[0]["messages"][-1]["content"] == "abc \ufffd 노드"
+
+
+def test_only_max_calls_of_one_reply_run():
+    many = "\n".join(call("create_node", id=i, x=i, y=0, z=0) for i in range(1, 41))
+    session = session_with(many, "done", max_calls=5)
+    turn = session.send("절점 40개 만들어줘")
+    assert turn.kinds().count("request") == 5 and session.api.summary()["NODE"]["COUNT"] == 5
+    rejected = [e for e in turn.events if e.kind == "rejected"]
+    assert len(rejected) == 1 and "40 tool calls; only the first 5 ran, 35 were not executed" in rejected[0].text

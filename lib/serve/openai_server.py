@@ -12,9 +12,15 @@ Behaviour: greedy decoding whatever `temperature` says; `tool_choice: "none"` of
 value offers the course router's best k of `tools` for the last user message (lib.router: the policy the
 model was trained with; the choice is not enforced by a grammar); the prompt is cut to the model's
 training length by lib.prompt_budget (oldest turns, then lowest-ranked tools) and a request that still
-cannot fit is answered 400; `stream: true` sends the whole reply
+cannot fit is answered 400, one that was cut says so in `warnings`; `stream: true` sends the whole reply
 as one chunk after generation, then `[DONE]`; blocks that cannot be parsed stay in `content` and are
 listed in the choice's `tool_call_errors`. Requests are served one at a time (one model).
+
+Limits, each answered with a clear error: a body over MAX_BODY_BYTES (413), `max_tokens` over
+MAX_TOKENS (400), more than MAX_CALLS tool calls in one reply (the rest are listed in
+`tool_call_errors`), and a wait of more than BUSY_WAIT_S for the model (503 with Retry-After). Anything
+wrong in the request (not JSON, too deep, a malformed `tool_calls`, a non-text content part, a bad
+Content-Length) is the client's: 400 with the reason.
 
 Outgrowing one machine (not run in this course): vLLM serves the merged model with the same parser —
     vllm serve artifacts/merged/course --enable-auto-tool-choice --tool-call-parser hermes
@@ -40,6 +46,10 @@ from ..router import default_router
 from ..tool_calls import parse_tool_calls
 
 DEFAULT_MAX_TOKENS = 256
+MAX_TOKENS = 1024           # one reply; longer ones block every other client for minutes on a CPU
+MAX_BODY_BYTES = 1 << 20    # 1 MiB: far more than any prompt that fits the model's budget
+MAX_CALLS = 16              # tool calls returned from one reply
+BUSY_WAIT_S = 120           # how long a request waits for the model before a 503
 
 
 class BadRequest(ValueError):
@@ -53,7 +63,11 @@ def _text(content) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        for i, p in enumerate(content):
+            if not isinstance(p, dict) or p.get("type") != "text" or not isinstance(p.get("text"), str):
+                kind = p.get("type") if isinstance(p, dict) else type(p).__name__
+                raise BadRequest(f"content[{i}]: only text parts ({{\"type\": \"text\", \"text\": \"...\"}}) are supported, got {kind!r}")
+        return "".join(p["text"] for p in content)
     raise BadRequest(f"message content must be a string or a list of parts, got {type(content).__name__}")
 
 
@@ -72,18 +86,34 @@ def to_course_messages(messages) -> list[dict]:
         role = "system" if m["role"] == "developer" else m["role"]
         message = {"role": role, "content": _text(m.get("content"))}
         if role == "assistant" and m.get("tool_calls"):
-            message["tool_calls"] = [{"type": "function", "function": {"name": c["function"]["name"],
-                                                                       "arguments": c["function"].get("arguments", "{}")}}
-                                     for c in m["tool_calls"]]
+            message["tool_calls"] = [_tool_call(c, f"messages[{i}].tool_calls[{j}]") for j, c in enumerate(_list(m["tool_calls"], f"messages[{i}].tool_calls"))]
         out.append(message)
     return out
+
+
+def _list(value, where: str) -> list:
+    if not isinstance(value, list):
+        raise BadRequest(f"{where} must be a list, got {type(value).__name__}")
+    return value
+
+
+def _tool_call(call, where: str) -> dict:
+    """An OpenAI assistant tool call → the course form; arguments stay a JSON string (or an object)."""
+    fn = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        raise BadRequest(f"{where} must be {{\"type\": \"function\", \"function\": {{\"name\": ..., \"arguments\": ...}}}}")
+    arguments = fn.get("arguments", "{}")
+    if not isinstance(arguments, (str, dict)):
+        raise BadRequest(f"{where}.function.arguments must be a JSON string, got {type(arguments).__name__}")
+    return {"type": "function", "function": {"name": fn["name"], "arguments": arguments}}
 
 
 def _offered_tools(request: dict) -> list[dict] | None:
     tools = request.get("tools") or None
     if tools is None or request.get("tool_choice") == "none":
         return None
-    if not isinstance(tools, list) or not all(isinstance(t, dict) and t.get("type") == "function" and "function" in t for t in tools):
+    if not isinstance(tools, list) or not all(isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)
+                                              and isinstance(t["function"].get("name"), str) for t in tools):
         raise BadRequest("'tools' must be a list of {\"type\": \"function\", \"function\": {...}}")
     return tools
 
@@ -98,6 +128,9 @@ def chat_completion(backend, request: dict, model_name: str | None = None) -> di
                       DEFAULT_MAX_TOKENS)
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise BadRequest("'max_tokens' must be a positive integer")
+    if max_tokens > MAX_TOKENS:
+        raise BadRequest(f"'max_tokens' is {max_tokens}; this endpoint answers at most {MAX_TOKENS} tokens per reply "
+                         "(a longer reply would hold the one model for minutes)")
     if tools:
         last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         tools = default_router().choose(last_user, tools)
@@ -105,8 +138,15 @@ def chat_completion(backend, request: dict, model_name: str | None = None) -> di
     if not fitted.fits:
         raise BadRequest(f"the prompt needs {fitted.prompt_tokens} tokens + max_tokens {max_tokens}, more than the "
                          f"model's {backend.max_length} (its training length): send fewer messages or a smaller max_tokens")
+    warnings = []
+    if fitted.dropped_turns or fitted.dropped_tools:
+        warnings.append(f"the prompt was cut to the model's {backend.max_length}-token budget: {fitted.dropped_turns} oldest "
+                        f"turn(s) and {len(fitted.dropped_tools)} tool(s) were left out")
     result = backend.reply(fitted.messages, fitted.tools or None, max_tokens)
     parsed = parse_tool_calls(result["text"])
+    if len(parsed.calls) > MAX_CALLS:
+        parsed.errors.append(f"the reply made {len(parsed.calls)} tool calls; only the first {MAX_CALLS} are returned")
+        parsed.calls = parsed.calls[:MAX_CALLS]
     message = {"role": "assistant", "content": (result["text"] if parsed.errors else parsed.content) or None}
     choice = {"index": 0, "message": message, "logprobs": None,
               "finish_reason": "stop" if result.get("stopped", True) else "length"}
@@ -118,11 +158,14 @@ def chat_completion(backend, request: dict, model_name: str | None = None) -> di
             choice["finish_reason"] = "tool_calls"
     if parsed.errors:
         choice["tool_call_errors"] = parsed.errors
-    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-            "model": model_name or request.get("model") or getattr(backend, "name", "course"),
-            "choices": [choice],
-            "usage": {"prompt_tokens": result["prompt_tokens"], "completion_tokens": result["new_tokens"],
-                      "total_tokens": result["prompt_tokens"] + result["new_tokens"]}}
+    out = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+           "model": model_name or str(request.get("model") or getattr(backend, "name", "course")),
+           "choices": [choice],
+           "usage": {"prompt_tokens": result["prompt_tokens"], "completion_tokens": result["new_tokens"],
+                     "total_tokens": result["prompt_tokens"] + result["new_tokens"]}}
+    if warnings:
+        out["warnings"] = warnings
+    return out
 
 
 def _as_chunk(completion: dict) -> dict:
@@ -136,7 +179,25 @@ def _as_chunk(completion: dict) -> dict:
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": choice["finish_reason"]}]}
 
 
-def make_server(backend, host: str = "127.0.0.1", port: int = 8000, model_name: str | None = None) -> ThreadingHTTPServer:
+def _read_json(headers, stream, max_body: int):
+    """The parsed body, or (status, reason) for a body the client got wrong."""
+    length_text = headers.get("Content-Length")
+    try:
+        length = int(length_text) if length_text is not None else 0
+    except ValueError:
+        return 400, f"Content-Length must be a number of bytes, got {length_text!r}"
+    if length < 0:
+        return 400, f"Content-Length must not be negative, got {length}"
+    if length > max_body:
+        return 413, f"the body is {length} bytes; this endpoint takes at most {max_body} (send fewer or shorter messages)"
+    try:
+        return json.loads(stream.read(length).decode("utf-8") or "null")
+    except (ValueError, RecursionError) as err:   # bad JSON, bad UTF-8, an integer past the int-string limit, deep nesting
+        return 400, f"the body is not JSON the endpoint can read: {str(err)[:200] or type(err).__name__}"
+
+
+def make_server(backend, host: str = "127.0.0.1", port: int = 8000, model_name: str | None = None,
+                max_body: int = MAX_BODY_BYTES, busy_wait_s: float = BUSY_WAIT_S) -> ThreadingHTTPServer:
     """An HTTP server (not started) answering /v1/models, /v1/chat/completions and /health."""
     name = model_name or getattr(backend, "name", "course")
     lock = threading.Lock()   # one model: one generation at a time
@@ -170,20 +231,31 @@ def make_server(backend, host: str = "127.0.0.1", port: int = 8000, model_name: 
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._error(404, f"no route {self.path}; try POST /v1/chat/completions")
                 return
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-                request = json.loads(self.rfile.read(length).decode("utf-8") or "null")
-                with lock:
-                    completion = chat_completion(backend, request, name)
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                self._error(400, f"the body is not JSON: {err}")
+            request = _read_json(self.headers, self.rfile, max_body)
+            if isinstance(request, tuple):
+                self.close_connection = True   # an unread or unreadable body: do not reuse the connection
+                self._error(*request)
                 return
+            if not lock.acquire(timeout=busy_wait_s):
+                self.send_response(503)
+                self.send_header("Retry-After", str(int(busy_wait_s)))
+                body = json.dumps({"error": {"message": f"the model is busy with another request for more than {busy_wait_s:.0f} s; "
+                                             "retry later", "type": "server_busy", "param": None, "code": None}}).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            try:
+                completion = chat_completion(backend, request, name)
             except BadRequest as err:
                 self._error(400, str(err))
                 return
             except Exception as err:  # a model failure answers 500 and keeps the server up
                 self._error(500, f"{type(err).__name__}: {err}", "server_error")
                 return
+            finally:
+                lock.release()
             if request.get("stream"):
                 events = f"data: {json.dumps(_as_chunk(completion), ensure_ascii=False)}\n\ndata: [DONE]\n\n"
                 self._send(200, raw=events.encode("utf-8"), ctype="text/event-stream")

@@ -21,6 +21,8 @@ Decisions (documented here because every front end inherits them):
 - **Destructive calls need a yes.** DELETE requests and /doc/NEW, OPEN, CLOSE, IMPORT (which drop the
   open model) go through `confirm(call, request, reason) -> bool`; with no callback they are declined.
   A declined call is reported to the model as an error response.
+- **At most `max_calls` calls run per reply** (MAX_CALLS): the rest are one `rejected` event and one error
+  response to the model, so a runaway reply cannot hold the model state for minutes.
 - **Nothing crashes the session.** A backend or API exception becomes an `error` event.
 
 >>> from lib.serve.backends import ScriptedBackend
@@ -48,6 +50,7 @@ from ..router import TIERS, default_router
 from ..tool_calls import ToolCall, parse_tool_calls
 
 DEFAULT_SYSTEM = SYSTEM["ko"][0]   # a system prompt the model was trained with
+MAX_CALLS = 16   # tool calls executed from one model reply
 REPLACES_MODEL = ("/DOC/NEW", "/DOC/OPEN", "/DOC/CLOSE", "/DOC/IMPORT", "/DOC/IMPORTMXT")
 Confirm = Callable[[ToolCall, ApiRequest, str], bool]
 
@@ -147,7 +150,7 @@ class ChatSession:
     def __init__(self, backend, *, api=None, catalogue: Catalogue | None = None, system_prompt: str = DEFAULT_SYSTEM,
                  tools: list[str] | None = None, tiers=TIERS, k: int | None = None, max_rounds: int = 4,
                  max_new_tokens: int = 256, max_length: int | None = None, confirm: Confirm | None = None,
-                 max_tool_chars: int = 2000):
+                 max_tool_chars: int = 2000, max_calls: int = MAX_CALLS):
         from ..gennx.sandbox import GenNxSandbox
 
         self.backend = backend
@@ -160,7 +163,7 @@ class ChatSession:
         self.router = default_router(tuple(tiers))
         self.k, self.max_rounds, self.max_new_tokens = k or self.router.k, max_rounds, max_new_tokens
         self.max_length = int(max_length or backend.max_length)
-        self.confirm, self.max_tool_chars = confirm, max_tool_chars
+        self.confirm, self.max_tool_chars, self.max_calls = confirm, max_tool_chars, max_calls
         self.reset()
 
     def reset(self) -> None:
@@ -235,8 +238,13 @@ class ChatSession:
         for problem in parsed.errors:
             turn.events.append(Event("rejected", f"[Rejected] unreadable tool call: {problem}", {"problems": [problem], "raw": text}))
             self._tool_message("invalid_call", {"error": {"message": f"tool call not executed: {problem}"}})
-        for call in parsed.calls:
+        for call in parsed.calls[:self.max_calls]:
             self._run_call(turn, call)
+        extra = len(parsed.calls) - self.max_calls
+        if extra > 0:
+            problem = f"the reply made {len(parsed.calls)} tool calls; only the first {self.max_calls} ran, {extra} were not executed"
+            turn.events.append(Event("rejected", f"[Rejected] {problem}", {"problems": [problem], "not_executed": extra}))
+            self._tool_message("too_many_calls", {"error": {"message": problem}})
 
     def _run_call(self, turn: Turn, call: ToolCall) -> None:
         args_text = json.dumps(call.arguments, ensure_ascii=False)
