@@ -168,9 +168,13 @@ def test_dataset_readers_raise_only_their_own_errors(tmp_path_factory, lines, ta
 
 from lib.serve.openai_server import make_server  # noqa: E402
 
-MESSAGE = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "tool", "system", "robot", None])},
-                                optional={"content": JSON, "tool_calls": JSON})
-BODY = st.one_of(JSON, st.fixed_dictionaries({"messages": st.lists(MESSAGE, max_size=3) | JSON},
+PART = st.fixed_dictionaries({"type": st.sampled_from(["text", "image_url", "input_audio"])}, optional={"text": st.text(max_size=5) | JSON})
+CALL = st.fixed_dictionaries({}, optional={"type": st.just("function"), "function": JSON | st.fixed_dictionaries(
+    {}, optional={"name": st.sampled_from(["create_node", "run_analysis"]) | JSON, "arguments": st.sampled_from(['{"id": 1}', "{"]) | JSON})})
+MESSAGE = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "assistant", "tool", "system", "developer", "robot", None])},
+                                optional={"content": st.text(max_size=10) | st.lists(PART, max_size=2) | JSON,
+                                          "tool_calls": st.lists(CALL, max_size=2) | JSON})
+BODY = st.one_of(JSON, st.fixed_dictionaries({"messages": st.lists(MESSAGE, min_size=1, max_size=3) | JSON},
                                              optional={"tools": JSON, "max_tokens": SCALARS, "tool_choice": JSON, "stream": JSON}))
 
 
