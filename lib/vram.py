@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 
-from .paths import DATA
+from .paths import ARTIFACTS, DATA
 
 GIB = 1024**3
 LINEAR_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # bitsandbytes NF4 with double quantisation: 4 bits per weight + an 8-bit absmax per 64 weights
 # + an fp32 constant per 256 absmax values = 4.127 bits per weight.
 NF4_BITS_PER_WEIGHT = 4 + 8 / 64 + 32 / (64 * 256)
-CUDA_CONTEXT_GIB = 0.4   # CUDA context + cuBLAS workspace: taken before the first tensor (typical, not measured here)
+# CUDA context + cuBLAS workspace as nvidia-smi counts it: 0.81-0.82 GiB measured while training Qwen2.5-1.5B with
+# Unsloth (torch 2.11 cu130, H200; artifacts/benchmarks/memory-qwen2.5-1.5b-random-h200-cap6gib.json).
+CUDA_CONTEXT_GIB = 0.8
 
 
 def load_architecture(name: str) -> dict:
@@ -100,3 +102,27 @@ def training_budget(arch: dict, *, bits: str = "4bit", r: int = 8, targets=LINEA
     }
     parts["total"] = sum(parts.values())
     return parts
+
+
+def measured_memory(name: str) -> dict:
+    """What the course measured for this architecture on a GPU (GiB), beside the estimates; {} if nothing.
+
+    Read from the benchmark results: weights per precision (`python -m lib.bench quant`) and the peak of
+    training at max length 2,048 under the 6 GiB cap, as PyTorch reserved it and as nvidia-smi shows it.
+
+    >>> measured_memory("qwen2.5-1.5b-instruct")["weights 4-bit"]
+    1.065
+    >>> measured_memory("qwen2.5-7b-instruct")
+    {}
+    """
+    found = {}
+    bench = ARTIFACTS / "benchmarks"
+    for path in sorted(bench.glob(f"quant-{name.split('-instruct')[0]}*-random-*.json")):
+        weights = json.loads(path.read_text(encoding="utf-8"))["weights"]
+        found.update({"weights 16-bit": weights["bf16"]["weights_gib"], "weights 4-bit": weights["nf4+double_quant"]["weights_gib"]})
+    for path in sorted(bench.glob(f"memory-{name.split('-instruct')[0]}*-random-*.json")):
+        runs = json.loads(path.read_text(encoding="utf-8"))["backends"]["unsloth"]["train"]
+        at_2048 = next((r for r in runs if r.get("max_length") == 2048 and r.get("fits")), None)
+        if at_2048:
+            found.update({"train reserved": at_2048["peak_reserved_gib"], "train nvidia-smi": at_2048.get("peak_process_gib")})
+    return found
