@@ -51,7 +51,7 @@ def environment_report() -> dict:
 
 
 def platform_route(system: str | None = None, release: str | None = None) -> dict:
-    """Which of the course's routes this machine is on, and what that route means (README "Windows 11").
+    """Which of the course's routes this machine is on, and what that route means (docs/windows.md).
 
     >>> platform_route("Linux", "5.15.167.4-microsoft-standard-WSL2")["route"]
     'wsl2'
@@ -64,7 +64,7 @@ def platform_route(system: str | None = None, release: str | None = None) -> dic
         return {"route": "windows-native", "advice": [
             "Windows 네이티브(PowerShell): `py -3.11 -m venv .venv`, `.venv\\Scripts\\activate`, "
             "`pip install torch==2.11.0 --index-url https://download.pytorch.org/whl/cu130`, `pip install -r requirements.txt`, "
-            "`python -m lib.course run`. `make`는 없으므로 README의 명령을 직접 씁니다.",
+            "`python -m lib.course run`. `make`는 없으므로 docs/windows.md의 명령을 직접 씁니다.",
             "네이티브에서 안 되는 것: Unsloth의 Triton 커널(triton-windows가 필요), GGUF 변환기의 빌드(C++ 컴파일러), "
             "`make test`의 브라우저·Go 테스트. 막히면 WSL2가 권장 경로입니다."]}
     if system == "Linux" and ("microsoft" in release or "wsl" in release):

@@ -25,3 +25,11 @@ def test_relative_links_in_the_course_pages_resolve():
     broken = [f"{p.relative_to(ROOT)} → {target}" for p, text in _course_texts() if p.suffix in (".md", ".ipynb")
               for target in link.findall(text) if not (p.parent / target).exists()]
     assert not broken, broken
+
+
+def test_the_readme_stays_a_guide():
+    """Measurements live on the results page; the README keeps what a newcomer needs, within 10 KiB."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.encode()) <= 10 * 1024, len(readme.encode())
+    for heading in ("## 시작하기", "## 하드웨어 프로필", "## 노트북 지도", "## 한 단계만 다시 실행하기", "## 결과는 어디에", "## 문제 해결"):
+        assert heading in readme, heading
