@@ -154,3 +154,12 @@ def test_a_model_folder_loads_as_a_merged_model():
     folder = models.ensure_tiny_model()
     loaded, label = load.load_for_eval(profile.load_profile("smoke"), str(folder))
     assert label == f"merged {folder.name}" and loaded.source == str(folder)
+
+
+def test_evaluate_checks_every_row_before_any_generation():
+    """An unknown context or a non-string request used to fail after generating, losing the generation time."""
+    for bad, reason in [({**NEGATIVE, "meta": {"context": "moon"}}, "meta.context: unknown context 'moon'"),
+                        ({**NEGATIVE, "messages": [SYSTEM, {"role": "user", "content": ["hi"]}, NEGATIVE["messages"][2]]},
+                         "messages[1].content: expected a string, got list")]:
+        with pytest.raises(DatasetFormatError, match=re.escape(f"row 1: not a dataset row: {reason}")):
+            runner.evaluate(object(), [NEGATIVE, bad])     # no model is touched: the check comes first
