@@ -32,9 +32,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .paths import ARTIFACTS, ROOT
+from .paths import BENCHMARKS, ROOT
 
-BENCHMARKS = ARTIFACTS / "benchmarks"
 # Published peak numbers (vendor data sheets): dense bf16 tensor TFLOPS and memory bandwidth in GB/s.
 # The laptop RTX 3060 (6 GB) runs at 60-115 W; its figures are for the mid clock (~1.4 GHz).
 GPU_SPECS = {"H100": (989.0, 3350.0), "H200": (989.0, 4800.0), "A100": (312.0, 2039.0),

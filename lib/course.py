@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from tqdm.auto import tqdm
 
-from .paths import ARTIFACTS, NOTEBOOKS, ROOT
+from .paths import EXECUTED, NOTEBOOKS, ROOT
 from .profile import ProfileError, resolve_name
 
 
@@ -87,7 +87,7 @@ def run_course(profile: str | None = None, only: list[str] | None = None, timeou
                html: bool = True, out_root: Path | None = None) -> list[dict]:
     """Execute the notebooks in order on one profile; stop at the first failure."""
     profile = resolve_name(profile)
-    out_dir = (out_root or ARTIFACTS / "course") / profile
+    out_dir = (out_root or EXECUTED) / profile
     results = []
     for path in list_notebooks(only):
         results.append(execute_notebook(path, out_dir, profile, timeout, html))

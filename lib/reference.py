@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .paths import ARTIFACTS
+from .paths import ADAPTERS, REFERENCE
 
-REFERENCE_ADAPTER = ARTIFACTS / "reference" / "embedded-course"
-COURSE_ADAPTER = ARTIFACTS / "adapters" / "course"
+REFERENCE_ADAPTER = REFERENCE / "embedded-course"
+COURSE_ADAPTER = ADAPTERS / "course"
 
 
 def use_reference(profile: dict, choice: bool | None = None) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from .paths import ARTIFACTS, DATA
+from .paths import BENCHMARKS, DATA
 
 GIB = 1024**3
 LINEAR_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -116,7 +116,7 @@ def measured_memory(name: str) -> dict:
     {}
     """
     found = {}
-    bench = ARTIFACTS / "benchmarks"
+    bench = BENCHMARKS
     for path in sorted(bench.glob(f"quant-{name.split('-instruct')[0]}*-random-*.json")):
         weights = json.loads(path.read_text(encoding="utf-8"))["weights"]
         found.update({"weights 16-bit": weights["bf16"]["weights_gib"], "weights 4-bit": weights["nf4+double_quant"]["weights_gib"]})

@@ -110,10 +110,10 @@ def _split(args) -> int:
 
 def _review(args) -> int:
     from ..jsonl import read_jsonl
-    from ..paths import ARTIFACTS
+    from ..paths import REVIEW
     from .review import write_review
 
-    out = args.out or ARTIFACTS / "review" / f"sample-{args.n}.html"
+    out = args.out or REVIEW / f"sample-{args.n}.html"
     try:
         rows = read_jsonl(args.input)
     except (JsonlError, OSError) as err:

@@ -15,11 +15,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..paths import ARTIFACTS
+from ..paths import FIGURES
 from .metrics import RATE_METRICS, name_pairs
 from .runner import TARGETS
 
-FIGURES = ARTIFACTS / "figures"
 TARGET_LINES = {key: value for key, op, value, _ in TARGETS if key in RATE_METRICS}
 COUNTS = ("turns", "tool_turns", "no_call_turns", "attempted", "malformed", "predicted_calls", "executed_calls")
 

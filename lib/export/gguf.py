@@ -25,10 +25,10 @@ from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 
 from ..chat_format import IM_END
-from ..paths import ARTIFACTS
+from ..paths import CACHE as TOOL_CACHE
 
 LLAMA_CPP_PYTHON = "0.3.36"          # the sdist whose llama.cpp converter we run (same version as the bindings)
-CACHE = ARTIFACTS / "cache" / "llama-cpp-python"
+CACHE = TOOL_CACHE / "llama-cpp-python"
 CONVERTER_TYPES = ("f32", "f16", "bf16", "q8_0")   # written by convert_hf_to_gguf.py --outtype
 QUANTISER_TYPES = {"q4_0": 2, "q4_1": 3, "q5_0": 8, "q5_1": 9, "q2_k": 10, "q3_k_m": 12, "q4_k_s": 14,
                    "q4_k_m": 15, "q5_k_s": 16, "q5_k_m": 17, "q6_k": 18}   # llama_ftype values (llama.h)

@@ -20,9 +20,8 @@ from pathlib import Path
 import torch
 
 from ..chat_format import CHAT_TEMPLATE, IM_END
-from ..paths import ARTIFACTS, DATA, ROOT
+from ..paths import DATA, MERGED, ROOT
 
-MERGED = ARTIFACTS / "merged"
 RECORD = "merge.json"
 SAMPLES = DATA / "samples" / "gennx_tool_calling_samples.jsonl"
 

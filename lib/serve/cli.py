@@ -51,9 +51,9 @@ def format_state(state: dict | None) -> str:
 def save_drawing(api, target: str | None = None, last=None) -> str:
     """Draw the model into `target` (default artifacts/figures/gennx-model.png); returns the line the CLI prints."""
     from ..gennx import draw
-    from ..paths import ARTIFACTS
+    from ..paths import FIGURES
 
-    path = Path(target).expanduser() if target else ARTIFACTS / "figures" / "gennx-model.png"
+    path = Path(target).expanduser() if target else FIGURES / "gennx-model.png"
     path = path if path.suffix else path.with_suffix(".png")
     try:
         fig = draw.figure(api, highlight=last)
