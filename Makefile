@@ -56,6 +56,7 @@ list: $(STAMP)
 	$(BIN)/python -m lib.course list
 
 test: $(STAMP) system-tools
+	$(BIN)/ruff check lib tests conftest.py
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)

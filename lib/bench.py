@@ -201,7 +201,8 @@ def quant_memory(model: str, profile_name: str = "laptop-6gb") -> dict:
     source = resolve_model_source(load_profile(profile_name, overrides=model_override(model)))
     rows = {}
     for name, options in QUANT_OPTIONS.items():
-        gc.collect(); torch.cuda.empty_cache()
+        gc.collect()
+        torch.cuda.empty_cache()
         before = torch.cuda.memory_allocated()
         kwargs = {"dtype": torch.bfloat16, "device_map": {"": 0}}
         if options:
@@ -279,7 +280,8 @@ def worker(cfg: dict, out_path: Path) -> dict:
     for size in cfg["sizes"]:
         rows = fitting_rows[:size]
         print(f"[bench] {backend}: {size} examples, one epoch", flush=True)
-        out["scaling"].append({"max_length": cfg["scaling_length"], **train_once(loaded, profile, rows, rows[:2], f"bench-{backend}-n{size}")})
+        timed = train_once(loaded, profile, rows, rows[:2], f"bench-{backend}-n{size}")
+        out["scaling"].append({"max_length": cfg["scaling_length"], **timed})
         save()
 
     train.ready_for_inference(loaded)
@@ -440,7 +442,8 @@ def main(argv=None) -> int:
     r.add_argument("--backends", default="unsloth,hf-bnb")
     r.add_argument("--model", default="random:qwen2.5-1.5b-instruct", help="embedded | random:<architecture> | folder | hub id")
     r.add_argument("--profile", default="laptop-6gb")
-    r.add_argument("--lengths", default="1024,2048,4096", help="max lengths to time (packed rows; a course example with its tools is ~700-2,000 tokens)")
+    r.add_argument("--lengths", default="1024,2048,4096",
+                   help="max lengths to time (packed rows; a course example with its tools is ~700-2,000 tokens)")
     r.add_argument("--sizes", default="16,48", help="data sizes (examples, one epoch) for the scaling table")
     r.add_argument("--scaling-length", type=int, default=2048)
     r.add_argument("--append", action="store_true", help="add these backends to an existing report (one call per backend)")

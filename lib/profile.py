@@ -157,7 +157,9 @@ SOURCE_NAMES = {"embedded": "SmolLM2-135M-Instruct", "random-tiny": "tiny-random
 
 
 def model_override(spec: str) -> dict:
-    """COURSE_MODEL=embedded | random-tiny | random:<architecture> | <local folder> | <hub id>, e.g. to run laptop-6gb on the embedded model.
+    """COURSE_MODEL=embedded | random-tiny | random:<architecture> | <local folder> | <hub id>.
+
+    E.g. COURSE_MODEL=embedded runs laptop-6gb on the embedded model.
 
     The name changes with the source, so that reports, labels and the base recorded with an adapter
     name the model that was really loaded, not the profile's usual one.

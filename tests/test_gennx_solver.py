@@ -75,7 +75,9 @@ def test_two_storey_rc_frame_reactions_sum_to_the_loads():
 def test_combination_types_on_known_numbers():
     from lib.gennx.solver import combine
 
-    case = lambda v: {"reactions": {"1": [v, 0, 0, 0, 0, 0]}, "displacements": {}, "beam_forces": {}}
+    def case(v):
+        return {"reactions": {"1": [v, 0, 0, 0, 0, 0]}, "displacements": {}, "beam_forces": {}}
+
     results = {"A": case(3.0), "B": case(-4.0)}
     combos = {name: {"NAME": name, "iTYPE": kind, "vCOMB": [{"ANAL": "ST", "LCNAME": "A", "FACTOR": 1}, {"ANAL": "ST", "LCNAME": "B", "FACTOR": 1}]}
               for name, kind in [("add", 0), ("env", 1), ("abs", 2), ("srss", 3)]}

@@ -67,7 +67,8 @@ def target_status(summary: dict) -> list[dict]:
 
 def _batches(turns: list[dict], size: int):
     """Index batches of the turns to generate (over-budget turns are not sent), shortest prompts first."""
-    order = sorted((i for i, t in enumerate(turns) if not t.get("over_budget")), key=lambda i: len(json.dumps(turns[i]["prompt"], ensure_ascii=False))
+    order = sorted((i for i, t in enumerate(turns) if not t.get("over_budget")),
+                   key=lambda i: len(json.dumps(turns[i]["prompt"], ensure_ascii=False))
                    + len(json.dumps(turns[i]["tools"], ensure_ascii=False)))
     for start in range(0, len(order), size):
         yield order[start:start + size]
@@ -189,7 +190,8 @@ def evaluate(loaded, rows: list[dict], *, batch_size: int = 8, max_new_tokens: i
     return {
         "label": label,
         "config": {"rows": len(rows), "turns": len(turns), "batch_size": batch_size, "max_new_tokens": max_new_tokens,
-                   "include_summaries": include_summaries, "tools": tools, "constrained": constrained, "max_length": loaded.max_length, "device": loaded.device, "backend": loaded.backend,
+                   "include_summaries": include_summaries, "tools": tools, "constrained": constrained, "max_length": loaded.max_length,
+                   "device": loaded.device, "backend": loaded.backend,
                    "source": loaded.source, "machine": platform.machine(),
                    "when": time.strftime("%Y-%m-%d %H:%M:%S")},
         "summary": summary,

@@ -61,10 +61,10 @@ def display_path(path) -> str:
 def read_adapter(adapter_dir) -> dict:
     """The adapter's config and (when lib.train wrote it) its run record; AdapterError when incomplete.
 
-    >>> read_adapter("no/such/adapter")
+    >>> read_adapter("no/such/adapter")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lib.export.merge.AdapterError: adapter folder no/such/adapter does not exist. Train one first (notebook 05 writes artifacts/adapters/course) or pass --adapter artifacts/adapters/<run>.
+    lib.export.merge.AdapterError: adapter folder no/such/adapter does not exist. Train one first ...
     """
     folder = Path(adapter_dir)
     if not folder.is_dir():

@@ -124,8 +124,10 @@ def ollama_messages(messages: list[dict]) -> list[dict]:
 
     >>> m = [{"role": "assistant", "content": None, "tool_calls": [{"type": "function",
     ...       "function": {"name": "f", "arguments": '{"a": 1}'}}]}, {"role": "tool", "name": "f", "content": "ok"}]
-    >>> ollama_messages(m)
-    [{'role': 'assistant', 'content': '', 'tool_calls': [{'function': {'name': 'f', 'arguments': {'a': 1}}}]}, {'role': 'tool', 'content': 'ok', 'tool_name': 'f'}]
+    >>> for message in ollama_messages(m):
+    ...     print(message)
+    {'role': 'assistant', 'content': '', 'tool_calls': [{'function': {'name': 'f', 'arguments': {'a': 1}}}]}
+    {'role': 'tool', 'content': 'ok', 'tool_name': 'f'}
     """
     from ..chat_format import normalise_messages
 

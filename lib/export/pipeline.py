@@ -97,7 +97,8 @@ def run_export(adapter, profile=None, types=None, out=None, prompts: int | None 
     written = modelfile.write_modelfile(out / chosen["file"], name=f"gennx-{name}")
     rows = summary_rows(check, checks)
     report = {"adapter": merge.display_path(adapter), "profile": profile["name"], "merged": merge.display_path(merged.out_dir),
-              "merge_record": merged.record, "merge_check": check.rows, "files": [{**f, "path": merge.display_path(f["path"])} for f in files],
+              "merge_record": merged.record, "merge_check": check.rows,
+              "files": [{**f, "path": merge.display_path(f["path"])} for f in files],
               "gguf_checks": checks, "rows": rows, "modelfile": merge.display_path(written["path"]),
               "ollama_commands": written["commands"], "seconds": round(time.perf_counter() - start, 1)}
     out.mkdir(parents=True, exist_ok=True)

@@ -39,8 +39,11 @@ class Tool:
         schema and checks every call against it. Rendered this way a Tier 1 tool costs about two thirds of
         the prompt tokens of its full schema (notebook 04 measures it), so the router's k tools fit.
 
-        >>> load_catalogue()["delete_nodes"].openai()["function"]
-        {'name': 'delete_nodes', 'description': 'Delete nodes (절점 삭제) by number', 'parameters': {'type': 'object', 'properties': {'node_ids': {'type': 'array'}}, 'required': ['node_ids']}}
+        >>> function = load_catalogue()["delete_nodes"].openai()["function"]
+        >>> function["description"], function["parameters"]["required"]
+        ('Delete nodes (절점 삭제) by number', ['node_ids'])
+        >>> function["parameters"]["properties"]
+        {'node_ids': {'type': 'array'}}
         """
         return {"type": "function", "function": {"name": self.name, "description": prompt_description(self.description),
                                                  "parameters": compact_schema(self.parameters)}}

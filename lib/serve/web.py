@@ -6,9 +6,9 @@ Each browser tab gets its own `ChatSession` and its own GEN NX sandbox (or the s
 page shows every `[Tool Call] METHOD /path {body}` with the response summary inside the chat, the full
 requests and responses of the last turn as JSON, the sandbox's record counts per table, and a drawing of
 the model (lib.gennx.draw) redrawn after every executed call with that call's records highlighted; once the
-model has analysis results the drawing adds its deflected shape and reactions. A destructive call (delete, new/open model) pauses the turn and shows 실행/취소 buttons; the turn goes on
-when one is pressed (declined after `CONFIRM_TIMEOUT` seconds without an answer). One model serves all
-tabs: replies are generated one at a time.
+model has analysis results the drawing adds its deflected shape and reactions. A destructive call (delete,
+new/open model) pauses the turn and shows 실행/취소 buttons; the turn goes on when one is pressed (declined
+after `CONFIRM_TIMEOUT` seconds without an answer). One model serves all tabs: replies are generated one at a time.
 """
 from __future__ import annotations
 
