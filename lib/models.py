@@ -13,6 +13,7 @@ for speed and memory measurements where the real weights cannot be downloaded.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import time
 import warnings
@@ -288,27 +289,62 @@ def quantization_notes(profile: dict, backend: str) -> list[str]:
             f"the profile's {', '.join(f'{k}={quant[k]}' for k in differ)} apply only with backend hf-bnb"]
 
 
+# ---------------------------------------------------------------- one process per device (DDP)
+
+def launched_processes() -> int:
+    """How many processes `accelerate launch` / torchrun started for this run (1 for a plain `python`)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    """True in a plain `python` run and in rank 0 of a launched one: the process that writes and prints."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def process_device_index() -> int:
+    """The GPU this process owns: 0 in a plain run; under `accelerate launch` / torchrun, its local rank.
+
+    DDP keeps one whole copy of the model per process, each on its own GPU: a fixed `cuda:0` would stack
+    every copy on the first card. accelerate's PartialState reads the rank from the launcher (LOCAL_RANK)
+    and sets up the process group; the device is also made current, so a bare "cuda" (the memory cap,
+    generation) means this process's GPU.
+    """
+    if launched_processes() <= 1:
+        return 0
+    from accelerate import PartialState
+
+    index = PartialState().local_process_index
+    if torch.cuda.is_available():
+        torch.cuda.set_device(index)
+    return index
+
+
 def _load_unsloth(source: str, profile: dict, in4: bool, dtype: torch.dtype):
     from unsloth import FastLanguageModel  # imported only here: it patches transformers/peft/trl
 
+    # Unsloth's multi-GPU guide: launch with accelerate and give each rank its own device. A plain run keeps
+    # Unsloth's default placement (the single-GPU course as it always was).
+    placement = {"device_map": {"": f"cuda:{process_device_index()}"}} if launched_processes() > 1 else {}
     return FastLanguageModel.from_pretrained(
         model_name=source, max_seq_length=profile["model"]["max_seq_length"],
-        dtype=dtype, load_in_4bit=in4, load_in_16bit=not in4)
+        dtype=dtype, load_in_4bit=in4, load_in_16bit=not in4, **placement)
 
 
 def _load_transformers(source: str, profile: dict, in4: bool, dtype: torch.dtype, device: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     kwargs = {"dtype": dtype}
+    target = torch.device("cuda", process_device_index()) if device.startswith("cuda") else torch.device("cpu")
     if in4:
         compute = profile["quantization"].get("bnb_4bit_compute_dtype", "auto")
         kwargs["quantization_config"] = _bnb_config(profile["quantization"], resolve_dtype(compute, device)
                                                     if compute != "auto" else dtype)
-        kwargs["device_map"] = {"": 0 if device.startswith("cuda") else "cpu"}
+        # 4-bit weights are placed while loading (they cannot be moved after): on this process's GPU
+        kwargs["device_map"] = {"": target.index if target.type == "cuda" else "cpu"}
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     if not in4:
-        model = model.to(device)
+        model = model.to(target)
     return model, tokenizer
 
 
@@ -326,17 +362,19 @@ def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | 
     """Load the profile's model and tokenizer with the course chat template.
 
     `load_in_4bit` and `dtype` override the profile (notebook 01 compares 16-bit and 4-bit).
-    Unsloth and hf-bnb load onto the GPU; hf loads onto the CPU.
+    Unsloth and hf-bnb load onto the GPU (under `accelerate launch`, each process onto its own: see
+    `process_device_index`); hf loads onto the CPU.
     """
     backend, notes = choose_backend(profile)
     notes = notes + quantization_notes(profile, backend)
-    for note in notes:
+    for note in notes if is_main_process() else []:     # said once, not once per launched process
         warnings.warn(note, stacklevel=2)
     in4 = profile["quantization"]["load_in_4bit"] if load_in_4bit is None else load_in_4bit
     device = "cpu" if backend == "hf" else "cuda"
     torch_dtype = resolve_dtype(dtype or profile["model"].get("dtype"), device)
     source = resolve_model_source(profile)
     if device == "cuda":
+        process_device_index()           # this process's GPU becomes the current one (a launched run has several)
         memory.cap_gpu_memory()          # $COURSE_GPU_MEMORY_GIB=6 behaves like the 6 GB laptop card
     start = time.perf_counter()
     try:
