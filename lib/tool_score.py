@@ -11,6 +11,10 @@ split greedily, as served (the router's tools, the prompt budget), scores it wit
 to the evaluation's metrics, so `metric_for_best_model="eval_tool_score"` keeps the best-calling checkpoint
 and `EarlyStoppingCallback` stops when the score stops rising. It must come before EarlyStoppingCallback in
 the callback list (both read the same metrics dict, in order).
+
+With several processes (DDP) each one answers its share of the rows, the scored turns are gathered, and
+every process computes the score from all of them: the same number everywhere, so every process keeps the
+same checkpoint and stops at the same evaluation.
 """
 from __future__ import annotations
 
@@ -41,15 +45,24 @@ class ToolScoreCallback(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         from .evaluate.runner import evaluate
 
+        processes = args.world_size
+        rows = self.rows[args.process_index::processes] if processes > 1 else self.rows
         model = self.loaded.model
         was_training = model.training
         _inference_mode(self.loaded, True)
         try:
-            result = evaluate(self.loaded, self.rows, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
-                              label="tool score", progress=False, tools="served")
+            result = evaluate(self.loaded, rows, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
+                              label="tool score", progress=False, tools="served") if rows else {"records": []}
         finally:
             _inference_mode(self.loaded, False if was_training else None)
-        s = result["summary"]
+        if processes > 1:
+            from accelerate.utils import gather_object
+
+            from .evaluate.metrics import summarise
+
+            s = summarise(gather_object(result["records"]))   # every process: all turns, one score
+        else:
+            s = result["summary"]
         entry = {METRIC: tool_score(s), "eval_tool_name": s.get("tool_name_accuracy"),
                  "eval_parameters": s.get("parameter_accuracy"), "eval_json_validity": s.get("json_validity"),
                  "eval_no_call": s.get("no_call_accuracy")}
