@@ -132,7 +132,8 @@ def attach_lora(loaded: LoadedModel, profile: dict, r: int | None = None, target
 
         return FastLanguageModel.get_peft_model(loaded.model, r=r, lora_alpha=alpha, lora_dropout=lora["dropout"],
                                                 target_modules=targets, bias=lora["bias"], random_state=seed,
-                                                use_gradient_checkpointing="unsloth" if profile["training"]["gradient_checkpointing"] else False)
+                                                use_gradient_checkpointing="unsloth" if profile["training"]["gradient_checkpointing"]
+                                                else False)
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     model = loaded.model
@@ -169,7 +170,8 @@ def _config(profile, run_dir, loaded, overrides, metric: str = "eval_loss", eval
         bf16=on_gpu and half == "bfloat16", fp16=on_gpu and half == "float16",
         logging_steps=t["logging_steps"], logging_first_step=True,
         eval_strategy=strategy, save_strategy=strategy, eval_steps=steps_per_eval, save_steps=steps_per_eval,
-        eval_on_start=eval_on_start, load_best_model_at_end=True, metric_for_best_model=metric, greater_is_better=metric != "eval_loss", save_total_limit=2,
+        eval_on_start=eval_on_start, load_best_model_at_end=True, metric_for_best_model=metric,
+        greater_is_better=metric != "eval_loss", save_total_limit=2,
         seed=t["seed"], data_seed=t["seed"], max_length=None, padding_free=loaded.backend == "unsloth",
         dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False,
         gradient_checkpointing=bool(t["gradient_checkpointing"]) and loaded.backend != "unsloth",
@@ -405,7 +407,8 @@ def main(argv=None, *, callbacks: list | None = None) -> int:
         print(f"error: {rank}{err}", file=sys.stderr)       # every process: the one that failed may not be rank 0
         return 2
     if is_main_process():
-        first, best, metric = (float("nan") if v is None else v for v in (result.first_eval_loss, result.best_eval_loss, result.best_metric))
+        first, best, metric = (float("nan") if v is None else v
+                               for v in (result.first_eval_loss, result.best_eval_loss, result.best_metric))
         print(f"{result.run}: {result.processes} process(es) × batch {result.per_device_train_batch_size} × accumulation "
               f"{result.gradient_accumulation_steps} = effective batch {result.effective_batch}; {result.global_step} steps, "
               f"{result.seconds} s, {result.tokens_per_second} tokens/s; eval loss {first:.4f} → {best:.4f}; "
