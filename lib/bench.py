@@ -140,13 +140,13 @@ def generation_speed(loaded, prompts: list[dict], new_tokens: int) -> dict:
     """Greedy generation of exactly `new_tokens` tokens per prompt: tokens/s and seconds per reply."""
     import torch
 
-    from .chat_format import normalise_messages
+    from .chat_format import encode
 
     seconds = []
     for i, row in enumerate(prompts):
-        inputs = loaded.tokenizer.apply_chat_template(
-            normalise_messages(row["messages"]), tools=row.get("tools"), add_generation_prompt=True,
-            return_tensors="pt", return_dict=True).to(loaded.model.device)
+        ids = torch.tensor([encode(loaded.tokenizer, row["messages"], row.get("tools"), add_generation_prompt=True)["input_ids"]],
+                           device=loaded.model.device)
+        inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
         _sync()
         start = time.perf_counter()
         with torch.inference_mode():

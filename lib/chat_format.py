@@ -88,6 +88,23 @@ def assistant_spans(messages: list[dict], tools: list[dict] | None = None) -> li
     return spans
 
 
+def encode(tokenizer, messages: list[dict], tools: list[dict] | None = None, *, add_generation_prompt: bool = False,
+           assistant_mask: bool = False) -> dict:
+    """Token ids of one conversation in the course template: the one place training, masking, length checks,
+    generation and the merge check turn a conversation into tokens (the tokenizer must carry the course
+    template: lib.models.load_tokenizer / use_course_template).
+
+    Returns `input_ids` (a list), and `assistant_masks` (1 where the assistant wrote) with `assistant_mask`.
+    """
+    enc = tokenizer.apply_chat_template(normalise_messages(messages), tools=tools or None, tokenize=True, return_dict=True,
+                                        add_generation_prompt=add_generation_prompt,
+                                        return_assistant_tokens_mask=assistant_mask)
+    out = {"input_ids": list(enc["input_ids"])}
+    if assistant_mask:
+        out["assistant_masks"] = list(enc["assistant_masks"])
+    return out
+
+
 def use_course_template(tokenizer) -> None:
     """Give a tokenizer the course template and the ChatML special tokens for EOS and PAD.
 

@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from .chat_format import IM_END, normalise_messages
+from .chat_format import IM_END, encode, render
 
 
 def strip_end(text: str) -> str:
@@ -54,9 +54,8 @@ def chat(model, tokenizer, messages: list[dict], tools: list[dict] | None = None
     Returns text (up to `<|im_end|>`), prompt_tokens, new_tokens, seconds, tokens_per_s and
     `stopped` (True when the model ended its turn itself rather than hitting max_new_tokens).
     """
-    inputs = tokenizer.apply_chat_template(
-        normalise_messages(messages), tools=tools or None, add_generation_prompt=True,
-        return_tensors="pt", return_dict=True).to(model.device)
+    ids = torch.tensor([encode(tokenizer, messages, tools, add_generation_prompt=True)["input_ids"]], device=model.device)
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     prompt_len = inputs["input_ids"].shape[1]
     output, seconds = _greedy(model, tokenizer, inputs, max_new_tokens, _constraint(model, tokenizer, [tools], constrained))
     new = output[0, prompt_len:]
@@ -79,8 +78,7 @@ def step_by_step(model, tokenizer, messages: list[dict], steps: int = 8) -> list
     Shows what `generate` does inside: the prompt is processed once, then each step feeds only the
     newest token and reuses the cached keys/values of everything before it.
     """
-    ids = tokenizer.apply_chat_template(normalise_messages(messages), add_generation_prompt=True,
-                                        return_tensors="pt", return_dict=True)["input_ids"].to(model.device)
+    ids = torch.tensor([encode(tokenizer, messages, add_generation_prompt=True)["input_ids"]], device=model.device)
     rows, past, step_input, seen = [], None, ids, 0
     for step in range(steps):
         start = time.perf_counter()
@@ -112,8 +110,7 @@ def generate_batch(model, tokenizer, conversations: list[tuple[list[dict], list[
     together. Returns `replies` (one dict per conversation, like `chat`: text, prompt_tokens,
     new_tokens, stopped) and `seconds` for the whole batch.
     """
-    texts = [tokenizer.apply_chat_template(normalise_messages(m), tools=t or None, add_generation_prompt=True,
-                                           tokenize=False) for m, t in conversations]
+    texts = [render(m, t, add_generation_prompt=True) for m, t in conversations]   # the course template as text
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:

@@ -5,18 +5,15 @@ Assistant-only loss: labels are the input ids inside the template's `{% generati
 """
 from __future__ import annotations
 
-from .chat_format import ASSISTANT_HEADER, normalise_messages
+from .chat_format import ASSISTANT_HEADER, encode
 
 IGNORE = -100
 
 
 def assistant_labels(tokenizer, messages: list[dict], tools: list[dict] | None = None) -> dict:
     """Token ids and labels for one conversation, as TRL's assistant_only_loss builds them."""
-    enc = tokenizer.apply_chat_template(
-        normalise_messages(messages), tools=tools or None, tokenize=True, return_dict=True,
-        return_assistant_tokens_mask=True)
-    ids = list(enc["input_ids"])
-    mask = list(enc["assistant_masks"])
+    enc = encode(tokenizer, messages, tools, assistant_mask=True)
+    ids, mask = enc["input_ids"], enc["assistant_masks"]
     labels = [tok if keep else IGNORE for tok, keep in zip(ids, mask)]
     return {"input_ids": ids, "labels": labels}
 

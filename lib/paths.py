@@ -32,3 +32,13 @@ MERGED = ARTIFACTS / "merged"
 EXPORT = ARTIFACTS / "export"
 EXECUTED = ARTIFACTS / "course"                   # executed notebooks and their HTML, per profile
 REVIEW = ARTIFACTS / "review"
+
+
+def display_path(path) -> str:
+    """A path relative to the repository when it lies inside it (records stay machine-independent).
+
+    >>> display_path(ROOT / "artifacts" / "merged")
+    'artifacts/merged'
+    """
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 
-from .chat_format import normalise_messages
+from .chat_format import encode
 from .masking import IGNORE, assistant_labels, keeps_assistant_header, truncate
 
 
@@ -21,9 +21,7 @@ def prompt_messages(messages: list[dict]) -> list[dict]:
 
 def prompt_ids(tokenizer, row: dict) -> list[int]:
     """Token ids of a row's prompt, ending with the assistant header `<|im_start|>assistant\\n`."""
-    return tokenizer.apply_chat_template(
-        normalise_messages(prompt_messages(row["messages"])), tools=row.get("tools") or None,
-        add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
+    return encode(tokenizer, prompt_messages(row["messages"]), row.get("tools"), add_generation_prompt=True)["input_ids"]
 
 
 def conversation_lengths(tokenizer, rows: list[dict]) -> list[dict]:

@@ -33,9 +33,8 @@ import torch
 from .masking import IGNORE, assistant_labels
 from .memory import track_peak
 from .models import LoadedModel
-from .paths import ARTIFACTS
+from .paths import ADAPTERS, RUNS
 
-RUNS, ADAPTERS = ARTIFACTS / "runs", ARTIFACTS / "adapters"
 OOM_ADVICE = ("CUDA ran out of memory. The cheapest fixes, in order: (1) model.max_seq_length 2048 → 1024, "
               "(2) training.gradient_accumulation_steps 8 → 16 with batch size 1, (3) LoRA on q_proj/v_proj only "
               "(overrides={{'lora.target_modules': ['q_proj', 'v_proj']}}). Checkpoints written so far are kept in {ckpt}; "

@@ -137,10 +137,9 @@ class Generator:
         return {"messages": messages, "tools": tools, "meta": {"category": category, "lang": lang, "offered": placed, **meta}}
 
     def _tokens(self, messages, tools) -> int:
-        from ..chat_format import normalise_messages
+        from ..chat_format import encode
 
-        return len(self.tokenizer.apply_chat_template(normalise_messages(messages), tools=tools or None, tokenize=True,
-                                                      return_dict=True)["input_ids"])
+        return len(encode(self.tokenizer, messages, tools)["input_ids"])
 
     # ------------------------------------------------------------ tool examples from seeds
 

@@ -115,10 +115,9 @@ def check_row(row: dict, catalogue, tokenizer=None, max_length: int | None = Non
     if not reasons and parsed:
         reasons += _replay(row, parsed, catalogue, facts)
     if tokenizer is not None:
-        from ..chat_format import normalise_messages
+        from ..chat_format import encode
 
-        ids = tokenizer.apply_chat_template(normalise_messages(row["messages"]), tools=row.get("tools") or None, tokenize=True,
-                                            return_dict=True)["input_ids"]
+        ids = encode(tokenizer, row["messages"], row.get("tools"))["input_ids"]
         facts["tokens"] = len(ids)
         if max_length and len(ids) > max_length:
             reasons.append(f"length: {len(ids)} tokens > max length {max_length} (the end of the conversation would be cut)")

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ..chat_format import CHAT_TEMPLATE, IM_END
-from ..paths import DATA, MERGED, ROOT
+from ..paths import DATA, MERGED, ROOT, display_path  # noqa: F401  (display_path: merge.display_path in notebook 07)
 
 RECORD = "merge.json"
 SAMPLES = DATA / "samples" / "gennx_tool_calling_samples.jsonl"
@@ -43,19 +43,6 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def display_path(path) -> str:
-    """A path relative to the repository when it lies inside it (records stay machine-independent).
-
-    >>> display_path(ROOT / "artifacts" / "merged")
-    'artifacts/merged'
-    """
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def read_adapter(adapter_dir) -> dict:
@@ -205,10 +192,9 @@ def answer(model, tokenizer, prompt: dict, max_new_tokens: int) -> dict:
 @torch.inference_mode()
 def _logits_along(model, tokenizer, prompt: dict, new_ids: list[int]) -> torch.Tensor:
     """Logits at each position that predicted one of `new_ids`, given the prompt and the tokens before it."""
-    from ..chat_format import normalise_messages
+    from ..chat_format import encode
 
-    ids = tokenizer.apply_chat_template(normalise_messages(prompt["messages"]), tools=prompt["tools"] or None,
-                                        add_generation_prompt=True, return_dict=True)["input_ids"]
+    ids = encode(tokenizer, prompt["messages"], prompt["tools"], add_generation_prompt=True)["input_ids"]
     full = torch.tensor([list(ids) + list(new_ids)], device=model.device)
     logits = model(input_ids=full).logits[0, len(ids) - 1: full.shape[1] - 1]
     return logits.float().cpu()
