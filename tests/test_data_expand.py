@@ -2,8 +2,6 @@
 import http.server
 import json
 import socket
-import threading
-from contextlib import contextmanager
 
 import pytest
 
@@ -16,6 +14,8 @@ from lib.profile import load_profile
 from lib.serve.backends import ScriptedBackend
 from lib.serve.openai_server import make_server
 
+from .http_serving import serving
+
 
 @pytest.fixture(scope="module")
 def rows():
@@ -24,17 +24,6 @@ def rows():
 
 def user(row):
     return next(m["content"] for m in row["messages"] if m["role"] == "user")
-
-
-@contextmanager
-def serving(server):
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def course_server(backend):

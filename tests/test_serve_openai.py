@@ -3,7 +3,6 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 
 import pytest
 
@@ -11,21 +10,15 @@ from lib.chat_format import render
 from lib.serve.backends import ScriptedBackend
 from lib.serve.openai_server import make_server
 
+from .http_serving import serving
+
 TOOLS = [{"type": "function", "function": {"name": "create_node", "description": "Create one node (절점).",
                                            "parameters": {"type": "object", "properties": {"id": {"type": "integer"}}}}}]
 USER = [{"role": "user", "content": "절점 1번을 원점에 추가해줘"}]
 
 
-@contextmanager
 def running(backend):
-    server = make_server(backend, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serving(make_server(backend, port=0))
 
 
 def post(url, body, raw=None):
