@@ -8,7 +8,7 @@ import pytest
 
 from lib.chat_format import render
 from lib.serve.backends import ScriptedBackend
-from lib.serve.openai_server import make_server
+from lib.serve.openai_server import MAX_CALLS, make_server
 
 from .http_serving import serving
 
@@ -215,7 +215,8 @@ def test_a_cut_prompt_says_so_and_a_busy_model_answers_503():
 
 
 def test_at_most_max_calls_come_back_from_one_reply():
-    reply = "\n".join(f'<tool_call>\n{{"name": "create_node", "arguments": {{"id": {i}}}}}\n</tool_call>' for i in range(40))
+    reply = "\n".join(f'<tool_call>\n{{"name": "create_node", "arguments": {{"id": {i}}}}}\n</tool_call>' for i in range(MAX_CALLS + 9))
     _, status, out = completion([reply], {"messages": USER, "tools": TOOLS})
     choice = out["choices"][0]
-    assert status == 200 and len(choice["message"]["tool_calls"]) == 16 and "only the first 16" in choice["tool_call_errors"][-1]
+    assert status == 200 and len(choice["message"]["tool_calls"]) == MAX_CALLS
+    assert f"only the first {MAX_CALLS}" in choice["tool_call_errors"][-1]

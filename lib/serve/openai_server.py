@@ -48,7 +48,7 @@ from ..tool_calls import parse_tool_calls
 DEFAULT_MAX_TOKENS = 256
 MAX_TOKENS = 1024           # one reply; longer ones block every other client for minutes on a CPU
 MAX_BODY_BYTES = 1 << 20    # 1 MiB: far more than any prompt that fits the model's budget
-MAX_CALLS = 16              # tool calls returned from one reply
+MAX_CALLS = 64              # tool calls returned from one reply
 BUSY_WAIT_S = 120           # how long a request waits for the model before a 503
 
 

@@ -50,7 +50,7 @@ from ..router import TIERS, default_router
 from ..tool_calls import ToolCall, parse_tool_calls
 
 DEFAULT_SYSTEM = SYSTEM["ko"][0]   # a system prompt the model was trained with
-MAX_CALLS = 16   # tool calls executed from one model reply
+MAX_CALLS = 64   # tool calls executed from one model reply (the demo frame takes ~30 in one)
 REPLACES_MODEL = ("/DOC/NEW", "/DOC/OPEN", "/DOC/CLOSE", "/DOC/IMPORT", "/DOC/IMPORTMXT")
 Confirm = Callable[[ToolCall, ApiRequest, str], bool]
 
