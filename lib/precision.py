@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .generate import chat
+from .inference import chat
 from .memory import track_peak
 from .models import free, load_model
 

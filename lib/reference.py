@@ -23,7 +23,7 @@ COURSE_ADAPTER = ADAPTERS / "course"
 
 def use_reference(profile: dict, choice: bool | None = None) -> bool:
     """Whether to use the reference adapter: `choice` if given, else yes on a CPU profile of its base model."""
-    from .evaluate.load import same_base_model
+    from .evaluate.inputs import same_base_model
 
     fits = (REFERENCE_ADAPTER / "adapter_config.json").is_file() and same_base_model(REFERENCE_ADAPTER, profile)
     if choice and not fits:

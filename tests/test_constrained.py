@@ -87,7 +87,7 @@ def test_the_reference_adapter_under_the_grammar_writes_only_valid_calls():
     import jsonschema
 
     from lib import profile, train
-    from lib.generate import generate_batch
+    from lib.inference import generate_batch
     from lib.reference import REFERENCE_ADAPTER
     from lib.tool_calls import parse_tool_calls
 

@@ -8,7 +8,7 @@ import pytest
 from lib.data import __main__ as data_cli
 from lib.data import build
 from lib.data.validate import validate_file
-from lib.evaluate.load import DatasetFormatError, read_rows
+from lib.evaluate.inputs import DatasetFormatError, read_rows
 from lib.jsonl import DatasetMismatchError, JsonlError, read_jsonl
 from lib.paths import DATA
 

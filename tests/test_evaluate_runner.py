@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from lib import generate, models, profile
+from lib import inference, models, profile
 from lib.evaluate import __main__ as cli
-from lib.evaluate import load, runner
-from lib.evaluate.load import AdapterMismatchError, DatasetFormatError, eval_turns, read_rows
+from lib.evaluate import inputs, runner
+from lib.evaluate.inputs import AdapterMismatchError, DatasetFormatError, eval_turns, read_rows
 from lib.paths import DATA
 
 SAMPLES = DATA / "samples" / "gennx_tool_calling_samples.jsonl"
@@ -91,7 +91,7 @@ def test_an_adapter_of_another_profile_is_refused(tmp_path):
     (tmp_path / "adapter_config.json").write_text("{}")
     (tmp_path / "run.json").write_text(json.dumps({"profile": profile.load_profile("smoke")}))
     with pytest.raises(AdapterMismatchError, match="trained on profile 'smoke'.*--profile smoke"):
-        load.load_for_eval(profile.load_profile("cpu-embedded"), str(tmp_path))
+        inputs.load_for_eval(profile.load_profile("cpu-embedded"), str(tmp_path))
 
 
 def test_same_profile_name_with_another_base_model_is_not_the_same_base(tmp_path):
@@ -99,10 +99,10 @@ def test_same_profile_name_with_another_base_model_is_not_the_same_base(tmp_path
     (tmp_path / "adapter_config.json").write_text("{}")
     trained = profile.load_profile("laptop-6gb", overrides={"model.source": "embedded", "model.name": "SmolLM2-135M-Instruct"}, has_cuda=True)
     (tmp_path / "run.json").write_text(json.dumps({"profile": trained}))
-    assert load.same_base_model(tmp_path, trained)
-    assert not load.same_base_model(tmp_path, profile.load_profile("laptop-6gb", has_cuda=True))
+    assert inputs.same_base_model(tmp_path, trained)
+    assert not inputs.same_base_model(tmp_path, profile.load_profile("laptop-6gb", has_cuda=True))
     (tmp_path / "run.json").unlink()
-    assert load.same_base_model(tmp_path, trained) and not load.same_base_model(tmp_path / "missing", trained)
+    assert inputs.same_base_model(tmp_path, trained) and not inputs.same_base_model(tmp_path / "missing", trained)
 
 
 def test_targets_pass_fail_and_na():
@@ -134,7 +134,7 @@ def test_runner_scores_every_turn_of_a_real_model(embedded_result):
 def test_left_padded_batches_answer_as_one_at_a_time(embedded_model, embedded_result):
     rows, result = embedded_result
     for turn, record in zip(eval_turns(rows), result["records"]):   # prompts of different lengths shared a batch
-        alone = generate.chat(embedded_model.model, embedded_model.tokenizer, turn["prompt"], turn["tools"], max_new_tokens=6)
+        alone = inference.chat(embedded_model.model, embedded_model.tokenizer, turn["prompt"], turn["tools"], max_new_tokens=6)
         assert (record["output"], record["new_tokens"]) == (alone["text"], alone["new_tokens"])
 
 
@@ -152,7 +152,7 @@ def test_cli_writes_predictions_and_summary(tmp_path, capsys):
 
 def test_a_model_folder_loads_as_a_merged_model():
     folder = models.ensure_tiny_model()
-    loaded, label = load.load_for_eval(profile.load_profile("smoke"), str(folder))
+    loaded, label = inputs.load_for_eval(profile.load_profile("smoke"), str(folder))
     assert label == f"merged {folder.name}" and loaded.source == str(folder)
 
 

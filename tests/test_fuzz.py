@@ -142,7 +142,7 @@ def test_session_turns_never_raise_and_run_only_valid_calls(user, replies, fixed
 # ------------------------------------------------------------------ dataset readers
 
 from lib.data.validate import validate_file  # noqa: E402
-from lib.evaluate.load import DatasetFormatError, read_rows  # noqa: E402
+from lib.evaluate.inputs import DatasetFormatError, read_rows  # noqa: E402
 from lib.jsonl import JsonlError, read_jsonl  # noqa: E402
 
 GOOD_ROW = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]})

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-from lib.gennx import demo, draw
+from lib.gennx import example_frame, draw
 from lib.gennx.sandbox import GenNxSandbox
 
 from .gennx_models import CANTILEVER, CATALOGUE, E, base, build, cantilever
@@ -18,8 +18,8 @@ def length_of(line):
 
 @pytest.fixture(scope="module")
 def frame():
-    """The 2-storey RC frame of lib.gennx.demo, built and analysed through tool calls."""
-    box, _ = demo.run(echo=lambda *_: None)
+    """The 2-storey RC frame of lib.gennx.example_frame, built and analysed through tool calls."""
+    box, _ = example_frame.run(echo=lambda *_: None)
     return box
 
 
@@ -32,7 +32,7 @@ def test_the_demo_frame_is_drawn_member_by_member(frame):
     assert labels == ["DL (+self-weight)", "LL"]
     dead = [length_of(a) for g, a in draw.artists(ax, "load").items() if g.startswith("load:DL:")]
     live = [length_of(a) for g, a in draw.artists(ax, "load").items() if g.startswith("load:LL:")]
-    assert np.mean(dead) / np.mean(live) == pytest.approx(abs(demo.DEAD / demo.LIVE), rel=1e-6)   # scaled by magnitude
+    assert np.mean(dead) / np.mean(live) == pytest.approx(abs(example_frame.DEAD / example_frame.LIVE), rel=1e-6)   # scaled by magnitude
 
 
 def test_the_analysed_frame_shows_its_deflected_shape_and_reactions(frame):
@@ -41,7 +41,7 @@ def test_the_analysed_frame_shows_its_deflected_shape_and_reactions(frame):
     assert draw.drawn(deflected) == {"undeformed": 16, "deflected": 16, "support": 4, "reaction": 4}
     assert "1.2D+1.6L(CB)" in deflected.get_title() and "scale ×" in deflected.get_title()
     texts = {t.get_gid(): t.get_text() for t in deflected.texts}
-    expected = demo.applied_vertical_loads(gamma=24.0)["1.2D+1.6L"]
+    expected = example_frame.applied_vertical_loads(gamma=24.0)["1.2D+1.6L"]
     fz = [float(re.search(r"FZ (\S+)", texts[f"reactiontext:{n}"]).group(1)) for n in ("1", "2", "3", "4")]
     assert sum(fz) == pytest.approx(expected, rel=1e-2)      # the labels are the reaction table's values (3 digits)
     assert len(draw.png(fig)) > 20_000

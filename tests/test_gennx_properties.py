@@ -2,7 +2,7 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.gennx import demo
+from lib.gennx import example_frame
 from lib.gennx.catalogue import load_catalogue
 from lib.gennx.sandbox import GenNxSandbox
 
@@ -47,7 +47,7 @@ def valid_calls(draw):
 
 
 def built_frame():
-    box, _ = demo.run(echo=lambda _: None)
+    box, _ = example_frame.run(echo=lambda _: None)
     return box
 
 

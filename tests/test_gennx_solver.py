@@ -1,7 +1,7 @@
 """The sandbox's solver against hand calculations (textbook cases), through tool calls only."""
 import pytest
 
-from lib.gennx import demo
+from lib.gennx import example_frame
 
 from .gennx_models import CANTILEVER, CATALOGUE, E, base, build, cantilever
 
@@ -64,10 +64,10 @@ def test_portal_frame_with_a_rigid_beam_against_hand_calculation():
 
 
 def test_two_storey_rc_frame_reactions_sum_to_the_loads():
-    box, response = demo.run(echo=lambda _: None)
+    box, response = example_frame.run(echo=lambda _: None)
     table_ = next(iter(response.values()))
     sums = {row[0]: float(row[3]) for row in table_["SUB_TABLES"][0]["SUMMATION"]["DATA"]}
-    expected = demo.applied_vertical_loads(gamma=24.0)
+    expected = example_frame.applied_vertical_loads(gamma=24.0)
     assert sums == pytest.approx(expected, rel=1e-5)
     assert set(sums) == {"DL", "LL", "1.2D+1.6L"}
 

@@ -1,6 +1,6 @@
 import pytest
 
-from lib import generate, models, profile
+from lib import inference, models, profile
 from lib.profile import ProfileError
 
 
@@ -19,7 +19,7 @@ def test_embedded_model_is_the_real_smollm2(embedded_model):
 
 
 def test_embedded_model_answers_and_stops(embedded_model):
-    reply = generate.chat(embedded_model.model, embedded_model.tokenizer,
+    reply = inference.chat(embedded_model.model, embedded_model.tokenizer,
                           [{"role": "user", "content": "What is the capital of France?"}], max_new_tokens=40)
     assert "Paris" in reply["text"]
     assert reply["stopped"], "generation did not stop at <|im_end|>"
@@ -36,7 +36,7 @@ def test_a_stored_max_length_does_not_warn_on_every_answer(embedded_model):
     logger.addHandler(handler)
     embedded_model.model.generation_config.max_length = 8192
     try:
-        reply = generate.chat(embedded_model.model, embedded_model.tokenizer,
+        reply = inference.chat(embedded_model.model, embedded_model.tokenizer,
                               [{"role": "user", "content": "Hi"}], max_new_tokens=4)
     finally:
         logger.removeHandler(handler)

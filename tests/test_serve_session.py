@@ -230,9 +230,9 @@ def test_destructive_requests(method, path, destructive):
 
 
 def test_response_summary_of_a_result_table():
-    from lib.gennx import demo
+    from lib.gennx import example_frame
 
-    _, response = demo.run(echo=lambda _: None)
+    _, response = example_frame.run(echo=lambda _: None)
     assert summarise_response(response).endswith("row(s)")
 
 

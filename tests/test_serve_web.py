@@ -125,9 +125,9 @@ def image_panels(driver):
 
 def test_web_chat_draws_the_frame_as_it_is_built_and_its_deflected_shape_after_analysis(browser):
     """The demo frame in two turns; the drawing beside the chat follows, then shows the deflected shape."""
-    from lib.gennx import demo
+    from lib.gennx import example_frame
 
-    calls = demo.frame_calls()
+    calls = example_frame.frame_calls()
     analysis = [i for i, (name, _) in enumerate(calls) if name == "run_analysis"][0]
     build = "\n".join(call(name, **args) for name, args in calls[:analysis])
     replies = [build, "2층 골조를 만들었습니다.", call("run_analysis"), "해석했습니다."]

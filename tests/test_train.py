@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lib import generate, models, profile, train
+from lib import inference, models, profile, train
 from lib.data import instructions
 from lib.masking import IGNORE, assistant_labels
 
@@ -14,7 +14,7 @@ QUESTION = [{"role": "user", "content": "다음 구조 용어를 영어로 번�
 
 def _reply(loaded):
     train.ready_for_inference(loaded)
-    return generate.chat(loaded.model, loaded.tokenizer, QUESTION, max_new_tokens=8)["token_ids"]
+    return inference.chat(loaded.model, loaded.tokenizer, QUESTION, max_new_tokens=8)["token_ids"]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Model states the generated examples start from, built through tool calls in the sandbox.
 
-`frame` is the 2-storey frame of lib.gennx.demo plus what the seeds refer to: a steel material and an
+`frame` is the 2-storey frame of lib.gennx.example_frame plus what the seeds refer to: a steel material and an
 H-section, plate/wall thicknesses, wind and seismic cases with story forces, stories, a floor load type
 and a second combination. Each state is built once and copied for every example.
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
-from ..gennx import demo
+from ..gennx import example_frame
 from ..gennx.catalogue import load_catalogue
 from ..gennx.sandbox import GenNxSandbox
 
-SAVED_PATHS = ["C:\\work\\gennx\\frame.mgbx", "D:\\projects\\office_2f.mgbx", "C:\\models\\demo.mgbx",
+SAVED_PATHS = ["C:\\work\\gennx\\frame.mgbx", "D:\\projects\\office_2f.mgbx", "C:\\models\\example_frame.mgbx",
                "C:\\Users\\engineer\\Documents\\frame_v2.mgbx", "E:\\gennx\\warehouse.mgbx"]
 EXTRA = [
     ("create_material_db", {"id": 2, "material_type": "STEEL", "standard": "KS21(S)", "grade": "SS275"}),
@@ -51,7 +51,7 @@ CONTEXTS = ("empty", "frame", "loaded", "frame_free", "analysed", "saved", "spar
 def _built(name: str) -> GenNxSandbox:
     if name == "empty":
         return GenNxSandbox()
-    frame = [c for c in demo.frame_calls() if c[0] not in ("run_analysis", "get_reactions")] + EXTRA
+    frame = [c for c in example_frame.frame_calls() if c[0] not in ("run_analysis", "get_reactions")] + EXTRA
     if name in ("frame", "loaded", "frame_free"):
         return _run(GenNxSandbox(), frame)
     if name == "analysed":

@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .load import AdapterMismatchError, DatasetFormatError, load_for_eval, read_rows
+from .inputs import AdapterMismatchError, DatasetFormatError, load_for_eval, read_rows
 from .runner import evaluate, format_pct, report, save
 
 

@@ -346,7 +346,7 @@ def run_bfcl(loaded, categories=DEFAULT_CATEGORIES, sample: int | None = 10, max
              seed: int = 0, batch_size: int = 8, model_label: str | None = None, progress: bool = True) -> BfclResult:
     """Ask `loaded` (a lib.models.LoadedModel) the sampled BFCL cases and score every answer.
 
-    Greedy decoding on the course template with `lib.generate.generate_batch` (cases of similar
+    Greedy decoding on the course template with `lib.inference.generate_batch` (cases of similar
     prompt length share a batch, so little padding is computed). A record per case keeps the
     rendered prompt, the raw output, the parsed calls, the checker's verdict and error, and timing
     (`seconds` is the case's share of its batch).
@@ -354,7 +354,7 @@ def run_bfcl(loaded, categories=DEFAULT_CATEGORIES, sample: int | None = 10, max
     from tqdm.auto import tqdm
 
     from ..chat_format import render
-    from ..generate import generate_batch
+    from ..inference import generate_batch
 
     names = [file_category(c) for c in categories]
     cases = [case for name in names for case in load_cases(name, sample, seed)]
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="where to write the result JSON")
     args = parser.parse_args(argv)
     from ..profile import load_profile
-    from .load import load_for_eval
+    from .inputs import load_for_eval
 
     profile = load_profile(args.profile)
     settings = profile.get("evaluation", {})

@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from ..generate import generate_batch
+from ..inference import generate_batch
 from ..masking import IGNORE, assistant_labels
 
 GENERAL_PROMPTS = [

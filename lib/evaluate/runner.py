@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..generate import generate_batch
+from ..inference import generate_batch
 from ..memory import track_peak
-from .load import DatasetFormatError, eval_turns, row_problem
+from .inputs import DatasetFormatError, eval_turns, row_problem
 from .metrics import RATE_METRICS, execute_calls, score_turn, summarise
 
 # The plan's targets (docs/plan.md §4-4): (metric, comparison, threshold, label)

@@ -294,7 +294,7 @@ def llama_answer(llm, prompt: str, max_new_tokens: int) -> dict:
     The GGUF's EOS is <|im_end|>, so llama.cpp stops by itself (finish_reason "stop"); the stop strings
     are a second guard. Returns text, new_tokens, seconds, tokens_per_s, stopped.
     """
-    from ..generate import strip_end
+    from ..inference import strip_end
 
     start = time.perf_counter()
     out = llm.create_completion(prompt, max_tokens=max_new_tokens, temperature=0.0, top_k=1, top_p=1.0,

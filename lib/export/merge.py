@@ -182,8 +182,8 @@ def fixed_prompts(profile: dict, n: int) -> list[dict]:
 
 @torch.inference_mode()
 def answer(model, tokenizer, prompt: dict, max_new_tokens: int) -> dict:
-    """Greedy reply (lib.generate.chat) plus the logits that chose each new token (teacher-forced)."""
-    from ..generate import chat
+    """Greedy reply (lib.inference.chat) plus the logits that chose each new token (teacher-forced)."""
+    from ..inference import chat
 
     reply = chat(model, tokenizer, prompt["messages"], prompt["tools"], max_new_tokens)
     return reply | {"logits": _logits_along(model, tokenizer, prompt, reply["token_ids"])}

@@ -2,7 +2,7 @@
 
 Every backend renders the conversation with the ONE course template (`lib.chat_format`), decodes greedily
 and stops at `<|im_end|>`, so a model answers the same in a notebook, in the CLI, in the web chat and
-behind the OpenAI endpoint. `reply` returns a dict with the keys of `lib.generate.chat`:
+behind the OpenAI endpoint. `reply` returns a dict with the keys of `lib.inference.chat`:
 
     text          the reply up to <|im_end|> (tool calls still as <tool_call> text)
     prompt_tokens how long the rendered prompt was
@@ -12,7 +12,7 @@ behind the OpenAI endpoint. `reply` returns a dict with the keys of `lib.generat
     stopped       True when the model ended its turn itself (False: cut at max_new_tokens)
 
 Backends:
-- `TransformersBackend`: a `LoadedModel` (base, merged or base + LoRA adapter) through `lib.generate.chat`;
+- `TransformersBackend`: a `LoadedModel` (base, merged or base + LoRA adapter) through `lib.inference.chat`;
 - `GgufBackend`: a GGUF file through llama-cpp-python. The GGUF's own chat template is NOT used (the
   embedded SmolLM2 GGUF's template has no tools section): the prompt is rendered as text here and sent
   with `create_completion`;
@@ -68,7 +68,7 @@ class TransformersBackend:
         return len(self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def reply(self, messages: list[dict], tools: list[dict] | None = None, max_new_tokens: int = 128) -> dict:
-        from ..generate import chat
+        from ..inference import chat
 
         out = chat(self.loaded.model, self.loaded.tokenizer, messages, tools, max_new_tokens, constrained=self.constrained)
         return {k: out[k] for k in ("text", "prompt_tokens", "new_tokens", "seconds", "tokens_per_s", "stopped")}

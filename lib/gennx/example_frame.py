@@ -1,6 +1,6 @@
 """Build and analyse a 2-storey RC frame through tool calls only, printing each API request.
 
-    python -m lib.gennx.demo
+    python -m lib.gennx.example_frame
 
 Units → materials → sections → nodes → elements → supports → load cases → loads → combination →
 analysis → reaction table. The reactions must sum to the applied loads (self-weight + beam loads).

@@ -1,4 +1,4 @@
-"""Chat with a loaded model and time it: the generation helpers the notebooks use.
+"""Chat with a loaded model and time it: the inference helpers the notebooks, evaluation and serving use.
 
 `chat` answers one conversation; `generate_batch` answers many at once (evaluation, benchmarks).
 
