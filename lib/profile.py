@@ -198,3 +198,25 @@ def load_profile(name: str | None = None, overrides: dict | None = None, has_cud
         _set_dotted(profile, key, value)
     profile["overrides"] = changes
     return profile
+
+
+def stage_training(profile: dict, stage: str) -> dict:
+    """The `training=` settings of one training stage: its epochs (and patience) over the section's own `training` keys.
+
+    Stages: `first_sft` (notebook 03), `grid` (notebook 05, experiments 1–3), `final` (notebook 05, experiment 4).
+    The result overrides the profile's `training` section in lib.train.train.
+
+    >>> stage_training(load_profile("smoke"), "final")
+    {'num_train_epochs': 2, 'early_stopping_patience': 1, 'gradient_accumulation_steps': 1}
+    """
+    if stage == "first_sft":
+        section = profile["first_sft"]
+        return {"num_train_epochs": section["num_train_epochs"], **section.get("training", {})}
+    fc = profile["function_calling"]
+    if stage == "grid":
+        return {"num_train_epochs": fc["grid_epochs"], **fc.get("training", {})}
+    if stage == "final":
+        final = fc["final"]
+        return {"num_train_epochs": final["num_train_epochs"], "early_stopping_patience": final["early_stopping_patience"],
+                **fc.get("training", {})}
+    raise ProfileError(f"unknown training stage '{stage}': choose first_sft, grid or final")

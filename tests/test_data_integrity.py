@@ -142,3 +142,12 @@ def test_a_split_that_disagrees_with_its_report_is_refused_with_what_to_do(built
     with pytest.raises(JsonlError, match="report.json"):
         validate_file(copy_dir / "train.jsonl")
     assert read_jsonl(copy_dir / "eval.jsonl")      # the untouched split still reads
+
+
+def test_ensure_dataset_builds_only_when_the_split_is_missing(tmp_path):
+    from lib import profile
+    p = profile.load_profile("smoke", overrides={"dataset.out": str(tmp_path / "processed"), "dataset.total": 30})
+    out = build.ensure_dataset(p, echo=lambda *_: None)
+    assert out == tmp_path / "processed" and (out / "train.jsonl").exists()
+    stamp = (out / "report.json").stat().st_mtime_ns
+    assert build.ensure_dataset(p, echo=lambda *_: None) == out and (out / "report.json").stat().st_mtime_ns == stamp

@@ -69,3 +69,16 @@ def test_experiment_4_early_stopping_can_fire_in_every_profile():
         final = load_profile(name, has_cuda=True)["function_calling"]["final"]
         assert final["early_stopping_patience"] < final["num_train_epochs"], name
 
+
+
+@pytest.mark.parametrize("name", ["laptop-6gb", "cpu-embedded", "smoke"])
+def test_stage_training_gives_each_stage_its_epochs_over_the_section_keys(name):
+    p = profile.load_profile(name, has_cuda=name == "laptop-6gb")
+    fc = p["function_calling"]
+    assert profile.stage_training(p, "first_sft")["num_train_epochs"] == p["first_sft"]["num_train_epochs"]
+    assert profile.stage_training(p, "grid")["num_train_epochs"] == fc["grid_epochs"]
+    final = profile.stage_training(p, "final")
+    assert (final["num_train_epochs"], final["early_stopping_patience"]) == (fc["final"]["num_train_epochs"], fc["final"]["early_stopping_patience"])
+    assert all(final[k] == v for k, v in fc.get("training", {}).items())
+    with pytest.raises(profile.ProfileError, match="unknown training stage 'nope'"):
+        profile.stage_training(p, "nope")

@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..jsonl import REPORT, file_digest, write_jsonl
-from ..paths import DATA
+from ..paths import DATA, ROOT
 from .generate import Generator
 from .split import split_examples
 from .validate import validate_rows
@@ -80,6 +80,19 @@ def build_dataset(total: int = 3000, seed: int = 42, profile: str = "laptop-6gb"
     }
     _write_atomically(out, parts, result)
     return result
+
+
+def ensure_dataset(profile: dict, echo=print) -> Path:
+    """The profile's processed data folder; built first, as notebook 04 builds it, when train.jsonl is missing.
+
+    Notebooks 05–07 call this so that each can be re-run on its own.
+    """
+    settings = profile["dataset"]
+    out = ROOT / settings["out"]
+    if not (out / "train.jsonl").exists():
+        echo(f"{out}에 데이터가 없어 04와 같은 설정으로 만듭니다")
+        build_dataset(total=settings["total"], seed=settings["seed"], profile=settings["length_profile"], out_dir=out, echo=echo)
+    return out
 
 
 def _write_atomically(out: Path, parts: dict, result: dict) -> None:
