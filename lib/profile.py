@@ -1,8 +1,10 @@
 """Hardware profiles: one YAML per machine size, read by one function.
 
-A profile holds the model, quantisation, LoRA, training and inference settings. Notebooks take its
-name from the environment variable COURSE_PROFILE (default `auto`, which picks the first profile
-that fits this machine) and never branch on it themselves.
+A profile holds the model, quantisation, LoRA, training and inference settings. `base.yaml` has every
+key once with its default (laptop-6gb's values); each profile file says `inherits: base` and only the
+keys that differ, and `load_profile` merges them (sections key by key, lists and values replace).
+Notebooks take the profile's name from the environment variable COURSE_PROFILE (default `auto`, which
+picks the first profile that fits this machine) and never branch on it themselves.
 
 >>> load_profile("smoke")["model"]["source"]
 'random-tiny'
@@ -22,8 +24,9 @@ import yaml
 from .paths import PROFILES
 
 PROFILE_NAMES = ("laptop-6gb", "cpu-embedded", "smoke")   # the concrete profiles (`auto` picks one of them)
-REQUIRED_SECTIONS = ("model", "quantization", "lora", "lora_fallback", "training", "inference", "dataset",
-                     "evaluation", "export")
+REQUIRED_SECTIONS = ("model", "quantization", "lora", "training", "inference", "dataset", "evaluation", "export")
+BASE = "base"             # the file every profile builds on: every key once, with its default; not a profile to choose
+STAGE_SECTIONS = ("first_sft", "function_calling")   # sections that may carry their own `training` keys (stage_training)
 
 
 class ProfileError(ValueError):
@@ -31,8 +34,8 @@ class ProfileError(ValueError):
 
 
 def available_profiles() -> list[str]:
-    """Names of the shipped profiles, `auto` included."""
-    return sorted(p.stem for p in PROFILES.glob("*.yaml"))
+    """Names of the profiles one can choose, `auto` included (`base` holds the defaults and is not one of them)."""
+    return sorted(p.stem for p in PROFILES.glob("*.yaml") if p.stem != BASE)
 
 
 def cuda_available() -> bool:
@@ -59,6 +62,71 @@ def _read(name: str) -> dict:
     return data
 
 
+def _merge(base: dict, diff: dict) -> dict:
+    """`diff` over `base`: sections merge key by key, lists and single values replace.
+
+    >>> _merge({"lora": {"r": 8, "alpha": 16}, "grid": [8, 16]}, {"lora": {"r": 4}, "grid": [4]})
+    {'lora': {'r': 4, 'alpha': 16}, 'grid': [4]}
+    """
+    merged = copy.deepcopy(base)
+    for key, value in diff.items():
+        if isinstance(merged.get(key), dict) and isinstance(value, dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _key_reference(base: dict) -> dict:
+    """The keys a profile file may set: base.yaml's, the optional training keys, and each stage's `training`."""
+    ref = copy.deepcopy(base)
+    for key in OPTIONAL_KEYS:
+        section, leaf = key.split(".")
+        ref[section].setdefault(leaf, None)
+    for section in STAGE_SECTIONS:
+        ref[section].setdefault("training", ref["training"])
+    return ref
+
+
+def _check_keys(diff: dict, ref: dict, where, prefix: str = "") -> None:
+    """Raise ProfileError naming the file and the key for a key that base.yaml does not have (a typo)."""
+    for key, value in diff.items():
+        dotted = prefix + str(key)
+        if key not in ref:
+            raise ProfileError(f"{where}: key '{dotted}' is not in base.yaml (a typo?); a profile may set only "
+                               f"the keys base.yaml lists")
+        if isinstance(ref[key], dict):
+            if not isinstance(value, dict):
+                raise ProfileError(f"{where}: '{dotted}' is a section in base.yaml: give its keys, not {value!r}")
+            _check_keys(value, ref[key], where, dotted + ".")
+        elif isinstance(value, dict) and ref[key] is not None:
+            raise ProfileError(f"{where}: '{dotted}' is a single value in base.yaml, not a section")
+
+
+def _resolve(name: str, chain: tuple = ()) -> dict:
+    """Profile `name` as the code sees it: its file merged over the files it inherits, down to base.yaml.
+
+    >>> _resolve("laptop-6gb") == _resolve("base")
+    True
+    """
+    data = _read(name)
+    if name == BASE:
+        return data
+    where = PROFILES / f"{name}.yaml"
+    if "name" in data:
+        raise ProfileError(f"{where}: key 'name' comes from the file name ('{name}'); remove it")
+    parent = data.pop("inherits", None)
+    if parent is None:
+        raise ProfileError(f"{where}: key 'inherits' is missing: say which profile this one builds on, e.g. 'inherits: base'")
+    if not isinstance(parent, str) or parent == "auto" or not (PROFILES / f"{parent}.yaml").exists():
+        raise ProfileError(f"{where}: key 'inherits': {parent!r} is not a profile; choose '{BASE}' or one of "
+                           f"{[n for n in available_profiles() if n != 'auto']}")
+    if parent in chain + (name,):
+        raise ProfileError(f"{where}: key 'inherits': '{parent}' makes a cycle ({' → '.join(chain + (name, parent))})")
+    _check_keys(data, _key_reference(_read(BASE)), where)
+    return _merge(_resolve(parent, chain + (name,)), data)
+
+
 def _fits(profile: dict, has_cuda: bool) -> bool:
     return not profile.get("requires", {}).get("cuda", False) or has_cuda
 
@@ -72,12 +140,15 @@ def resolve_name(name: str | None = None, has_cuda: bool | None = None) -> str:
     'laptop-6gb'
     """
     name = name or os.environ.get("COURSE_PROFILE") or "auto"
+    if name == BASE:
+        raise ProfileError(f"'{BASE}' holds the defaults every profile builds on, not a profile to choose; "
+                           f"choose one of {available_profiles()}")
     if name != "auto":
-        _read(name)  # fail early on a typo
+        _resolve(name)  # fail early on a typo in the name or in the file
         return name
     has_cuda = cuda_available() if has_cuda is None else has_cuda
     for candidate in _read("auto")["candidates"]:
-        if _fits(_read(candidate), has_cuda):
+        if _fits(_resolve(candidate), has_cuda):
             return candidate
     raise ProfileError("no profile fits this machine")
 
@@ -97,7 +168,7 @@ def _lookup(data: dict, key: str):
 def _known_values(key: str) -> list:
     """The values `key` has in the shipped profiles; a section's own `training` mapping takes the training keys."""
     paths = [key] + (["training." + key.split(".training.", 1)[1]] if ".training." in key else [])
-    found = (_lookup(_read(name), path) for name in available_profiles() for path in paths)
+    found = (_lookup(_resolve(name), path) for name in available_profiles() if name != "auto" for path in paths)
     return [v for v in found if v is not KeyError]
 
 
@@ -126,7 +197,7 @@ def check_override(key: str, value) -> None:
         for i in range(1, len(parts)):
             if not _known_values(".".join(parts[:i])):
                 raise ProfileError(f"override '{key}': '{parts[i - 1]}' is not a section of the profile")
-        raise ProfileError(f"override '{key}': no profile has this key (a typo?); see lib/profiles/*.yaml for the keys")
+        raise ProfileError(f"override '{key}': no profile has this key (a typo?); lib/profiles/base.yaml lists every key")
     if not kinds or value is None and None in known:
         return   # the shipped value is null: any value (or null again) is allowed
     if float in kinds or (kinds == {int} and isinstance(value, float) and value.is_integer()):
@@ -175,7 +246,7 @@ def load_profile(name: str | None = None, overrides: dict | None = None, has_cud
     The result is a plain dict; `profile["name"]` is the concrete profile that was chosen.
     """
     resolved = resolve_name(name, has_cuda)
-    profile = copy.deepcopy(_read(resolved))
+    profile = {"name": resolved, **_resolve(resolved)}   # the name is the file's name
     missing = [s for s in REQUIRED_SECTIONS if s not in profile]
     if missing:
         raise ProfileError(f"profile '{resolved}' lacks the section(s) {missing}")

@@ -1,4 +1,10 @@
+import json
+import re
+import shutil
+from pathlib import Path
+
 import pytest
+import yaml
 
 from lib import profile
 from lib.profile import ProfileError
@@ -11,7 +17,6 @@ def test_every_profile_has_every_section(name):
     for section in profile.REQUIRED_SECTIONS:
         assert isinstance(p[section], dict), section
     assert p["lora"]["alpha"] == 2 * p["lora"]["r"]          # the seed's alpha = 2r rule
-    assert p["lora_fallback"]["target_modules"] == ["q_proj", "v_proj"]
 
 
 def test_laptop_profile_follows_the_seed_plan():
@@ -82,3 +87,95 @@ def test_stage_training_gives_each_stage_its_epochs_over_the_section_keys(name):
     assert all(final[k] == v for k, v in fc.get("training", {}).items())
     with pytest.raises(profile.ProfileError, match="unknown training stage 'nope'"):
         profile.stage_training(p, "nope")
+
+
+# ---------------------------------------------------------------- base.yaml + differences
+
+FIXTURE = Path(__file__).parent / "fixtures" / "resolved_profiles.json"   # load_profile(name) before the base layout
+REMOVED = [("lora_fallback",), ("inference", "do_sample")]              # keys no code read, removed on purpose
+
+
+@pytest.mark.parametrize("name", ["laptop-6gb", "cpu-embedded", "smoke"])
+def test_resolved_profiles_are_what_they_were_before_the_base_layout(name, monkeypatch):
+    for var in ("COURSE_MODEL", "COURSE_OVERRIDES"):
+        monkeypatch.delenv(var, raising=False)
+    before = json.loads(FIXTURE.read_text(encoding="utf-8"))[name]
+    for *parents, leaf in REMOVED:
+        node = before
+        for part in parents:
+            node = node[part]
+        del node[leaf]
+    # JSON text, not ==: 1 == 1.0 == True in Python, but a changed type is a changed value
+    assert json.dumps(profile.load_profile(name, has_cuda=True), sort_keys=True) == json.dumps(before, sort_keys=True)
+    assert profile.load_profile("auto", has_cuda=name == "laptop-6gb")["name"] == ("laptop-6gb" if name == "laptop-6gb" else "cpu-embedded")
+
+
+def _leaves(data: dict, prefix: str = ""):
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield prefix + key, value
+
+
+@pytest.mark.parametrize("name", ["laptop-6gb", "cpu-embedded", "smoke"])
+def test_profile_files_state_only_what_differs_from_base(name):
+    raw = yaml.safe_load((profile.PROFILES / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert raw.pop("inherits") == "base"
+    base = dict(_leaves(yaml.safe_load((profile.PROFILES / "base.yaml").read_text(encoding="utf-8"))))
+    same = [key for key, value in _leaves(raw) if key in base and json.dumps(base[key]) == json.dumps(value)]
+    assert not same, f"{name}.yaml repeats base.yaml's value for {same}"
+
+
+@pytest.fixture
+def profiles_dir(tmp_path, monkeypatch):
+    """A copy of the shipped profiles where a test may add its own files."""
+    for path in profile.PROFILES.glob("*.yaml"):
+        shutil.copy(path, tmp_path)
+    monkeypatch.setattr(profile, "PROFILES", tmp_path)
+    return tmp_path
+
+
+def test_an_own_profile_states_a_few_keys_over_any_profile(profiles_dir):
+    (profiles_dir / "my-cpu.yaml").write_text("inherits: cpu-embedded\ntraining:\n  learning_rate: 5.0e-4\n"
+                                              "first_sft: {training: {max_steps: 3}}\n")
+    mine, cpu = profile.load_profile("my-cpu"), profile.load_profile("cpu-embedded")
+    assert mine["name"] == "my-cpu" and mine["training"]["learning_rate"] == 5e-4
+    assert mine["first_sft"]["training"] == {"gradient_accumulation_steps": 2, "max_steps": 3}   # sections merge
+    mine["training"]["learning_rate"] = cpu["training"]["learning_rate"]
+    del mine["first_sft"]["training"]["max_steps"]
+    assert {**mine, "name": "cpu-embedded"} == cpu
+    assert "my-cpu" in profile.available_profiles() and "base" not in profile.available_profiles()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("inherits: base\ntraining:\n  learning_rat: 1.0e-4\n", "key 'training.learning_rat' is not in base.yaml"),
+    ("inherits: base\nfirst_sft:\n  training: {gradient_acumulation_steps: 2}\n",
+     "key 'first_sft.training.gradient_acumulation_steps' is not in base.yaml"),
+    ("inherits: base\nevaluation:\n  training: {seed: 1}\n", "key 'evaluation.training' is not in base.yaml"),
+    ("inherits: base\nlora: 8\n", "'lora' is a section in base.yaml"),
+    ("inherits: base\nlora:\n  r: {value: 8}\n", "'lora.r' is a single value in base.yaml"),
+    ("inherits: bsae\n", "key 'inherits': 'bsae' is not a profile"),
+    ("inherits: auto\n", "key 'inherits': 'auto' is not a profile"),
+    ("lora: {r: 4}\n", "key 'inherits' is missing"),
+    ("inherits: base\nname: other\n", "key 'name' comes from the file name"),
+])
+def test_a_bad_profile_file_names_the_file_and_the_key(profiles_dir, text, message):
+    (profiles_dir / "mine.yaml").write_text(text)
+    with pytest.raises(ProfileError, match=r"mine\.yaml: .*" + re.escape(message)):
+        profile.load_profile("mine")
+
+
+def test_an_inheritance_cycle_is_an_error(profiles_dir):
+    (profiles_dir / "one.yaml").write_text("inherits: two\n")
+    (profiles_dir / "two.yaml").write_text("inherits: one\n")
+    with pytest.raises(ProfileError, match=re.escape("two.yaml: key 'inherits': 'one' makes a cycle (one → two → one)")):
+        profile.load_profile("one")
+    (profiles_dir / "self.yaml").write_text("inherits: self\n")
+    with pytest.raises(ProfileError, match="makes a cycle"):
+        profile.load_profile("self")
+
+
+def test_base_is_not_a_profile_to_choose():
+    with pytest.raises(ProfileError, match="'base' holds the defaults"):
+        profile.load_profile("base")
