@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from .chat_format import IM_END, encode, render
+from .chat_format import IM_END, encode
 
 
 def strip_end(text: str) -> str:
@@ -110,11 +110,11 @@ def generate_batch(model, tokenizer, conversations: list[tuple[list[dict], list[
     together. Returns `replies` (one dict per conversation, like `chat`: text, prompt_tokens,
     new_tokens, stopped) and `seconds` for the whole batch.
     """
-    texts = [render(m, t, add_generation_prompt=True) for m, t in conversations]   # the course template as text
+    ids = [encode(tokenizer, m, t, add_generation_prompt=True)["input_ids"] for m, t in conversations]   # as `chat` does
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
-        inputs = tokenizer(texts, padding=True, add_special_tokens=False, return_tensors="pt").to(model.device)
+        inputs = tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(model.device)
     finally:
         tokenizer.padding_side = side
     output, seconds = _greedy(model, tokenizer, inputs, max_new_tokens,
