@@ -16,10 +16,12 @@ def _import_unsloth_first() -> None:
 
     if not torch.cuda.is_available():
         return
+    from .model_backend import BACKENDS        # light: imports neither transformers nor Unsloth
     from .profile import load_profile
 
-    if load_profile().get("backend") == "unsloth":
-        import unsloth  # noqa: F401
+    backend = BACKENDS.get(load_profile().get("backend"))
+    if backend is not None:
+        backend.import_first()                 # Unsloth's backend imports unsloth; the others nothing
 
 
 _import_unsloth_first()

@@ -224,9 +224,10 @@ def quant_memory(model: str, profile_name: str = "laptop-6gb") -> dict:
 def worker(cfg: dict, out_path: Path) -> dict:
     """Measure one backend; the JSON at `out_path` is rewritten after every measurement, so a run cut
     short (time limit, out of memory) still leaves what it measured."""
+    from .model_backend import named
+
     backend = cfg["backend"]
-    if backend == "unsloth":
-        import unsloth  # noqa: F401  (first, before transformers/peft/trl)
+    named(backend).import_first()                # Unsloth first, before transformers/peft/trl
     import torch
 
     from . import memory, models, train

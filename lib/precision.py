@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .inference import chat
 from .memory import track_peak
+from .model_backend import named
 from .models import free, load_model
 
 GPU_VARIANTS = {"16-bit": {"load_in_4bit": False}, "4-bit NF4": {"load_in_4bit": True}}
@@ -18,7 +19,12 @@ CPU_VARIANTS = {"fp32": {"load_in_4bit": False, "dtype": "float32"},
 
 
 def variants_for(backend: str) -> dict:
-    return CPU_VARIANTS if backend == "hf" else GPU_VARIANTS
+    """The variants to compare on the device where `backend` (a name) puts the weights.
+
+    >>> list(variants_for("hf"))
+    ['fp32', 'bf16', '4-bit NF4']
+    """
+    return CPU_VARIANTS if named(backend).device == "cpu" else GPU_VARIANTS
 
 
 def compare_precisions(profile: dict, prompts: list[str], max_new_tokens: int = 48,
@@ -58,7 +64,7 @@ def footprint_table(profile: dict, sources=("random-tiny", "embedded")) -> list[
         for label, in4 in (("16-bit", False), ("4-bit NF4", True)):
             # 16-bit on the CPU too, so both rows keep embeddings and norms at the same precision
             loaded = load_model(variant, load_in_4bit=in4,
-                                dtype="bfloat16" if loaded_backend(variant) == "hf" else None)
+                                dtype="bfloat16" if named(loaded_backend(variant)).device == "cpu" else None)
             rows.append({"model": Path(loaded.source).name or loaded.source, "precision": label,
                          "parameters (M)": round(loaded.parameters / 1e6, 1),
                          "footprint (MiB)": round(loaded.footprint_gib() * 1024, 1)})

@@ -81,8 +81,4 @@ def _inference_mode(loaded, on: bool | None) -> None:
     if on:
         ready_for_inference(loaded)
     elif on is False:
-        if loaded.backend == "unsloth":
-            from unsloth import FastLanguageModel
-
-            FastLanguageModel.for_training(loaded.model)
-        loaded.model.train()
+        loaded.ops.for_training(loaded.model)

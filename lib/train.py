@@ -125,23 +125,7 @@ def attach_lora(loaded: LoadedModel, profile: dict, r: int | None = None, target
     r = r or lora["r"]
     alpha = lora["alpha"] if r == lora["r"] else 2 * r
     targets = list(target_modules or lora["target_modules"])
-    seed = profile["training"]["seed"]
-    if loaded.backend == "unsloth":
-        from unsloth import FastLanguageModel
-
-        return FastLanguageModel.get_peft_model(loaded.model, r=r, lora_alpha=alpha, lora_dropout=lora["dropout"],
-                                                target_modules=targets, bias=lora["bias"], random_state=seed,
-                                                use_gradient_checkpointing="unsloth" if profile["training"]["gradient_checkpointing"]
-                                                else False)
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-
-    model = loaded.model
-    if loaded.load_in_4bit:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=profile["training"]["gradient_checkpointing"])
-    torch.manual_seed(seed)
-    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=lora["dropout"], target_modules=targets,
-                        bias=lora["bias"], task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    return loaded.ops.attach_lora(loaded, profile, r, alpha, targets)
 
 
 def count_parameters(model) -> tuple[int, int]:
@@ -171,9 +155,9 @@ def _config(profile, run_dir, loaded, overrides, metric: str = "eval_loss", eval
         eval_strategy=strategy, save_strategy=strategy, eval_steps=steps_per_eval, save_steps=steps_per_eval,
         eval_on_start=eval_on_start, load_best_model_at_end=True, metric_for_best_model=metric,
         greater_is_better=metric != "eval_loss", save_total_limit=2,
-        seed=t["seed"], data_seed=t["seed"], max_length=None, padding_free=loaded.backend == "unsloth",
+        seed=t["seed"], data_seed=t["seed"], max_length=None,
         dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False,
-        gradient_checkpointing=bool(t["gradient_checkpointing"]) and loaded.backend != "unsloth",
+        **loaded.ops.trainer_settings(t),             # padding_free and gradient_checkpointing
         dataloader_num_workers=0, disable_tqdm=False,
         # DDP (several processes): LoRA uses every trainable weight in each forward, so DDP need not search the
         # graph for unused ones (that search also breaks with gradient checkpointing). Ignored by a single process.
@@ -201,7 +185,7 @@ def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows:
 
     from .models import is_main_process, launched_processes
 
-    trainer_cls = _trainer_class(loaded.backend)
+    trainer_cls = loaded.ops.trainer_class()
     run_dir = RUNS / run
     if is_main_process():
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -281,14 +265,6 @@ def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows:
     return result
 
 
-def _trainer_class(backend: str):
-    if backend == "unsloth":
-        from unsloth import UnslothTrainer  # noqa: F401  (Unsloth patches TRL's SFTTrainer on import)
-    from trl import SFTTrainer
-
-    return SFTTrainer
-
-
 def _last_checkpoint(run_dir: Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -301,23 +277,13 @@ def load_adapter(profile: dict, adapter_dir, **load_kwargs) -> LoadedModel:
     from .models import load_model
 
     loaded = load_model(profile, **load_kwargs)
-    if loaded.backend == "unsloth":
-        loaded.model.load_adapter(str(adapter_dir))
-    else:
-        from peft import PeftModel
-
-        loaded.model = PeftModel.from_pretrained(loaded.model, str(adapter_dir))
-        loaded.model.eval()
+    loaded.model = loaded.ops.load_adapter(loaded.model, adapter_dir)
     return loaded
 
 
 def ready_for_inference(loaded: LoadedModel) -> None:
     """Switch a (trained) model to generation mode: eval mode, and Unsloth's fast inference path on GPU."""
-    if loaded.backend == "unsloth":
-        from unsloth import FastLanguageModel
-
-        FastLanguageModel.for_inference(loaded.model)
-    loaded.model.eval()
+    loaded.ops.for_inference(loaded.model)
 
 
 def loss_curves(history: list[dict]):

@@ -79,8 +79,10 @@ def test_gpu_profile_without_gpu_is_a_clear_error():
 
 
 def test_unsloth_missing_on_a_gpu_falls_back_and_says_so(monkeypatch):
-    monkeypatch.setattr(models, "cuda_available", lambda: True)
-    monkeypatch.setattr(models, "unsloth_importable", lambda: False)
+    from lib import model_backend
+
+    monkeypatch.setattr(model_backend, "cuda_available", lambda: True)
+    monkeypatch.setattr(model_backend, "unsloth_importable", lambda: False)
     backend, notes = models.choose_backend(profile.load_profile("laptop-6gb"))
     assert backend == "hf-bnb" and "falling back to transformers + bitsandbytes" in notes[0]
 
