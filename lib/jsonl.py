@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
+import time
 from pathlib import Path
 
 REPORT = "report.json"
@@ -80,6 +83,19 @@ def check_against_report(path) -> None:
                                    f"was changed afterwards; {REBUILD}")
 
 
+def parsed_lines(path, error=None):
+    """(line number, parsed JSON) for each non-blank line; a line that is not JSON raises `error` (a JsonlError
+    class by default) naming the file, the line and the column."""
+    error = error or JsonlError
+    for number, line in jsonl_lines(path):
+        if not line.strip():
+            continue
+        try:
+            yield number, parse_line(line)
+        except json.JSONDecodeError as err:
+            raise error(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from err
+
+
 def read_jsonl(path, check: bool = True) -> list[dict]:
     """All rows of a .jsonl file; blank lines are skipped, a bad line raises JsonlError naming it.
 
@@ -89,13 +105,7 @@ def read_jsonl(path, check: bool = True) -> list[dict]:
     if check:
         check_against_report(path)
     rows = []
-    for number, line in jsonl_lines(path):
-        if not line.strip():
-            continue
-        try:
-            row = parse_line(line)
-        except json.JSONDecodeError as err:
-            raise JsonlError(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from err
+    for number, row in parsed_lines(path):
         if not isinstance(row, dict):
             raise JsonlError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
         rows.append(row)
@@ -112,3 +122,32 @@ def write_jsonl(path, rows) -> int:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+def write_splits(out, parts: dict, report: dict) -> None:
+    """Write each split (`parts`: name → rows) and report.json (`report` plus each file's count and hash) into
+    a temporary folder beside `out`, then swap it in: readers meet either the old complete folder or the new one,
+    and an interrupted write leaves the previous splits whole. Other files already in `out` are kept."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.*"):   # left by an earlier interrupted write
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        for name, rows in parts.items():
+            write_jsonl(tmp / f"{name}.jsonl", rows)
+        report["files"] = {f"{name}.jsonl": file_digest(tmp / f"{name}.jsonl") for name in parts}
+        (tmp / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        if out.exists():
+            for extra in out.iterdir():
+                if not (tmp / extra.name).exists():
+                    (shutil.copytree if extra.is_dir() else shutil.copy2)(extra, tmp / extra.name)
+            old = out.with_name(f".{out.name}.old-{time.time_ns()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

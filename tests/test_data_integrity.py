@@ -115,8 +115,9 @@ def test_an_interrupted_build_leaves_the_previous_dataset_whole(built, monkeypat
             raise KeyboardInterrupt
         return real(path, rows)
 
-    real = build.write_jsonl
-    monkeypatch.setattr(build, "write_jsonl", interrupted)
+    from lib import jsonl
+    real = jsonl.write_jsonl
+    monkeypatch.setattr(jsonl, "write_jsonl", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build.build_dataset(total=40, seed=2, profile="smoke", out_dir=out, echo=lambda *_: None)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -6,16 +6,13 @@ report.json records each file's row count and SHA-256, which every reader checks
 """
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..jsonl import REPORT, file_digest, write_jsonl
+from ..jsonl import write_splits
 from ..paths import DATA, ROOT
 from .generate import Generator
 from .split import split_examples
@@ -78,7 +75,7 @@ def build_dataset(total: int = 3000, seed: int = 42, profile: str = "laptop-6gb"
         "tool_appearances": dict(Counter(name for e in valid for m in e["messages"] for c in m.get("tool_calls") or []
                                          for name in [c["function"]["name"]])),
     }
-    _write_atomically(out, parts, result)
+    write_splits(out, parts, result)
     return result
 
 
@@ -93,32 +90,6 @@ def ensure_dataset(profile: dict, echo=print) -> Path:
         echo(f"{out}에 데이터가 없어 04와 같은 설정으로 만듭니다")
         build_dataset(total=settings["total"], seed=settings["seed"], profile=settings["length_profile"], out_dir=out, echo=echo)
     return out
-
-
-def _write_atomically(out: Path, parts: dict, result: dict) -> None:
-    """Write the splits and report.json to a temporary folder, then swap it in for `out`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.*"):   # left by an earlier interrupted build
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        for name, rows in parts.items():
-            write_jsonl(tmp / f"{name}.jsonl", rows)
-        result["files"] = {f"{name}.jsonl": file_digest(tmp / f"{name}.jsonl") for name in parts}
-        (tmp / REPORT).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-        if out.exists():   # files that are not part of a build (notes, other outputs) are kept (copied)
-            for extra in out.iterdir():
-                if not (tmp / extra.name).exists():
-                    (shutil.copytree if extra.is_dir() else shutil.copy2)(extra, tmp / extra.name)
-            old = out.with_name(f".{out.name}.old-{time.time_ns()}")
-            out.rename(old)
-            tmp.rename(out)    # readers meet either the old complete folder or the new one
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def print_counts(result: dict) -> None:

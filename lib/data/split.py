@@ -122,10 +122,9 @@ def split_file(path, out_dir, train_ratio: float = 0.8, seed: int = 42, eval_rat
     which splits only the valid lines. report.json is written the way `lib.data build` writes it, so every
     reader (lib.jsonl.read_jsonl) checks the files' counts and hashes against it.
     """
-    from pathlib import Path
 
-    from ..jsonl import file_digest
-    from .build import _write_atomically, length_checker
+    from ..jsonl import file_digest, write_splits
+    from .build import length_checker
     from .validate import read_lines, validate_rows
 
     shares = shares_for(train_ratio, eval_ratio)
@@ -151,7 +150,7 @@ def split_file(path, out_dir, train_ratio: float = 0.8, seed: int = 42, eval_rat
         echo(f"note: {note}")
     result.update({"written": True, "note": note, "splits": {name: len(part) for name, part in parts.items()},
                    "category": {name: dict(Counter(_category(r) for r in part)) for name, part in parts.items()}})
-    _write_atomically(Path(out_dir), parts, result)
+    write_splits(out_dir, parts, result)
     return result
 
 

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from ..data.rows import ROLES, row_problem  # noqa: F401  (re-exported: one row check for all readers)
-from ..jsonl import JsonlError, check_against_report, jsonl_lines, parse_line
+from ..jsonl import JsonlError, check_against_report, parsed_lines
 from .metrics import reference_calls
 
 
@@ -35,22 +35,15 @@ def read_rows(path, limit: int | None = None) -> list[dict]:
     rows = []
     try:
         check_against_report(path)
-        lines = jsonl_lines(path)
-    except JsonlError as err:
+        for number, row in parsed_lines(path, DatasetFormatError):
+            problem = row_problem(row)
+            if problem:
+                raise DatasetFormatError(f"{path}:{number}: not a dataset row: {problem}")
+            rows.append(row)
+            if limit is not None and len(rows) >= limit:
+                break
+    except JsonlError as err:          # a report mismatch or a file that is not UTF-8
         raise DatasetFormatError(str(err)) from err
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            row = parse_line(line)
-        except json.JSONDecodeError as err:
-            raise DatasetFormatError(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from err
-        problem = row_problem(row)
-        if problem:
-            raise DatasetFormatError(f"{path}:{number}: not a dataset row: {problem}")
-        rows.append(row)
-        if limit is not None and len(rows) >= limit:
-            break
     if not rows:
         raise DatasetFormatError(f"{path}: no rows")
     return rows
