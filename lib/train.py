@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -243,7 +244,8 @@ def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows:
     trained_tokens = int(sum(len(x) for x in train_ds["input_ids"]) * output.global_step * effective_batch
                          / max(len(train_ds), 1))
     adapter_dir = ADAPTERS / run
-    trainer.save_model(str(adapter_dir))            # the best model (load_best_model_at_end); the Trainer saves on the main process only
+    partial = ADAPTERS / f".{run}.partial"            # the same name on every process; swapped in when complete
+    trainer.save_model(str(partial))                # the best model (load_best_model_at_end); the Trainer saves on the main process only
     result = RunResult(
         run=run, backend=loaded.backend, adapter_dir=str(adapter_dir), train_examples=len(train_ds), eval_examples=len(eval_ds),
         skipped_too_long=skipped + skipped_eval, trainable_parameters=trainable, total_parameters=total,
@@ -258,11 +260,26 @@ def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows:
     meta = {"result": result.to_json(), "profile": profile, "data_hash": {"train": data_hash(train_rows), "eval": data_hash(eval_rows)},
             "r": r or profile["lora"]["r"], "target_modules": list(target_modules or profile["lora"]["target_modules"])}
     if trainer.is_world_process_zero():
-        loaded.tokenizer.save_pretrained(str(adapter_dir))
-        for folder in (run_dir, adapter_dir):
-            (folder / "run.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        try:
+            loaded.tokenizer.save_pretrained(str(partial))
+            for folder in (run_dir, partial):
+                (folder / "run.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+            _swap_in(partial, adapter_dir)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()          # every process returns once the adapter is on disk
     return result
+
+
+def _swap_in(complete: Path, target: Path) -> None:
+    """Replace `target` by the finished folder `complete`: an adapter retrained under the same run name never
+    mixes old and new files, and a crash while saving leaves the previous adapter whole."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    complete.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _last_checkpoint(run_dir: Path) -> str | None:

@@ -98,3 +98,26 @@ def test_tool_score_chooses_the_checkpoint_and_early_stopping_watches_it():
     scored = {s["step"]: s[METRIC] for s in result.tool_scores[1:]}
     assert result.best_metric == max(scored.values())
     assert scored[result.best_step] == result.best_metric                     # the kept checkpoint is the best-scoring one
+
+
+def test_retraining_a_run_replaces_its_adapter_whole_and_a_failed_save_keeps_the_old_one(monkeypatch):
+    from pathlib import Path
+
+    settings = {"max_steps": 2, "eval_steps": 2, "learning_rate": 3e-3}
+    first = train.train(models.load_model(P, for_training=True), P, TRAIN, EVAL, "test-smoke-swap", training=settings)
+    folder = Path(first.adapter_dir)
+    (folder / "stale-note.txt").write_text("left by an older training")
+    second = train.train(models.load_model(P, for_training=True), P, TRAIN, EVAL, "test-smoke-swap", training=settings)
+    assert second.adapter_dir == first.adapter_dir and not (folder / "stale-note.txt").exists()   # no mix of old and new
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
+
+    loaded = models.load_model(P, for_training=True)
+
+    def broken_save(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(loaded.tokenizer, "save_pretrained", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        train.train(loaded, P, TRAIN, EVAL, "test-smoke-swap", training={**settings, "learning_rate": 1e-2})
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before          # the previous adapter is whole
+    assert not [f for f in folder.parent.iterdir() if f.name.startswith(".test-smoke-swap")]

@@ -76,10 +76,13 @@ def test_the_effective_batch_is_the_one_process_runs(ddp):
 
 def test_only_rank_0_writes_the_adapter_and_the_run_records(ddp):
     ranks, _, _ = ddp
-    adapter, run = f"adapters/{RUN}/", f"runs/{RUN}/"          # relative to the artifacts root
-    zero = ranks[0]["writes"]
-    for expected in (adapter + "adapter_config.json", adapter + "run.json", adapter + "tokenizer_config.json", run + "run.json"):
+    partial, run = f"adapters/.{RUN}.partial/", f"runs/{RUN}/"  # relative to the artifacts root; the adapter is
+    zero = ranks[0]["writes"]                                         # written whole beside its folder, then swapped in
+    for expected in (partial + "adapter_config.json", partial + "run.json", partial + "tokenizer_config.json", run + "run.json"):
         assert expected in zero
+    adapter = f"adapters/{RUN}/"
+    assert all((ARTIFACTS / adapter / name).exists() for name in ("adapter_config.json", "run.json", "tokenizer_config.json"))
+    assert not (ARTIFACTS / partial).exists()
     assert any(p.startswith(run + "tensorboard/") for p in zero) and any("/trainer_state.json" in p for p in zero)
     # rank 1 only makes sure each checkpoint folder exists, for what the Trainer keeps per process for --resume:
     # its random-number state (written by torch's native writer, so not among the audited writes)
