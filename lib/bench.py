@@ -290,11 +290,15 @@ def worker(cfg: dict, out_path: Path) -> dict:
     save()
     models.free(loaded)
 
-    merged = models.load_model(profile, load_in_4bit=False)
-    from peft import PeftModel
+    merged = None
+    try:          # 16-bit weights of a 3B model (5.7 GiB) do not fit a 6 GiB card: recorded, and the probe still runs
+        merged = models.load_model(profile, load_in_4bit=False)
+        from peft import PeftModel
 
-    merged.model = PeftModel.from_pretrained(merged.model, str(train.ADAPTERS / with_lora)).merge_and_unload()
-    out["generation"]["merged_16bit"] = generation_speed(merged, prompts, call_tokens)
+        merged.model = PeftModel.from_pretrained(merged.model, str(train.ADAPTERS / with_lora)).merge_and_unload()
+        out["generation"]["merged_16bit"] = generation_speed(merged, prompts, call_tokens)
+    except torch.cuda.OutOfMemoryError as err:
+        out["generation"]["merged_16bit"] = {"fits": False, "error": str(err).splitlines()[0][:200]}
     save()
     models.free(merged)
 
