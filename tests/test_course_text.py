@@ -28,8 +28,8 @@ def test_relative_links_in_the_course_pages_resolve():
 
 
 def test_the_readme_stays_a_guide():
-    """Measurements live on the results page; the README keeps what a newcomer needs, within 10 KiB."""
+    """Measurements live on the results page; the README keeps what a newcomer needs, within 10 KB."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert len(readme.encode()) <= 10 * 1024, len(readme.encode())
+    assert len(readme.encode()) <= 10_000, len(readme.encode())
     for heading in ("## 시작하기", "## 하드웨어 프로필", "## 노트북 지도", "## 한 단계만 다시 실행하기", "## 결과는 어디에", "## 문제 해결"):
         assert heading in readme, heading
