@@ -111,8 +111,10 @@ def test_resolved_profiles_are_what_they_were_before_the_base_layout(name, monke
             node = node[part]
         del node[leaf]
     for (owner, *parents, leaf), value in CHANGED.items():
-        node = before if owner == name else {}
-        for part in parents if owner == name else []:
+        if owner != name:
+            continue
+        node = before
+        for part in parents:
             node = node[part]
         node[leaf] = value
     # JSON text, not ==: 1 == 1.0 == True in Python, but a changed type is a changed value
