@@ -14,6 +14,7 @@ inside the methods that use it, and a machine without it still imports this modu
 """
 from __future__ import annotations
 
+from .devices import launched_processes, process_device_index, resolve_dtype
 from .profile import ProfileError, cuda_available, unsloth_importable
 
 # What Unsloth's loader always uses for 4-bit (FastLanguageModel builds its own BitsAndBytesConfig).
@@ -96,7 +97,6 @@ class Unsloth(ModelBackend):
     def load(self, source: str, profile: dict, in4: bool, dtype):
         from unsloth import FastLanguageModel  # imported only here: it patches transformers/peft/trl
 
-        from .models import launched_processes, process_device_index   # lib.models imports this module
 
         # Unsloth's multi-GPU guide: launch with accelerate and give each rank its own device. A plain run keeps
         # Unsloth's default placement (the single-GPU course as it always was).
@@ -161,7 +161,6 @@ class Transformers(ModelBackend):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from .models import process_device_index, resolve_dtype   # lib.models imports this module
 
         kwargs = {"dtype": dtype}
         target = torch.device("cuda", process_device_index()) if self.device.startswith("cuda") else torch.device("cpu")

@@ -184,7 +184,7 @@ def train(loaded: LoadedModel, profile: dict, train_rows: list[dict], eval_rows:
     """
     from transformers import EarlyStoppingCallback
 
-    from .models import is_main_process, launched_processes
+    from .devices import is_main_process, launched_processes
 
     trainer_cls = loaded.ops.trainer_class()
     run_dir = RUNS / run
@@ -345,7 +345,8 @@ def main(argv=None, *, callbacks: list | None = None) -> int:
     parser.add_argument("--patience", type=int, default=None, help="early stopping patience (evaluations)")
     args = parser.parse_args(argv)
     from .jsonl import JsonlError, read_jsonl
-    from .models import ModelUnavailableError, is_main_process, load_model
+    from .devices import is_main_process
+    from .models import ModelUnavailableError, load_model
     from .paths import ROOT
     from .profile import ProfileError, load_profile
 
