@@ -83,9 +83,10 @@ def check_against_report(path) -> None:
                                    f"was changed afterwards; {REBUILD}")
 
 
-def parsed_lines(path, error=None):
+def parsed_lines(path, error=None, keep_errors: bool = False):
     """(line number, parsed JSON) for each non-blank line; a line that is not JSON raises `error` (a JsonlError
-    class by default) naming the file, the line and the column."""
+    class by default) naming the file, the line and the column. With `keep_errors` the line's
+    json.JSONDecodeError is yielded in place of the value instead, so a validator can report every bad line."""
     error = error or JsonlError
     for number, line in jsonl_lines(path):
         if not line.strip():
@@ -93,6 +94,9 @@ def parsed_lines(path, error=None):
         try:
             yield number, parse_line(line)
         except json.JSONDecodeError as err:
+            if keep_errors:
+                yield number, err
+                continue
             raise error(f"{path}:{number}: not valid JSON ({err.msg}, column {err.colno})") from err
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..gennx.catalogue import load_catalogue
-from ..jsonl import JsonlError, check_against_report, jsonl_lines, parse_line
+from ..jsonl import JsonlError, check_against_report, parse_line, parsed_lines
 from .contexts import sandbox_for
 from .generate import norm_text
 from .rows import row_problem
@@ -53,14 +53,7 @@ def read_lines(path) -> list[tuple[int, object]]:
     """(line number, parsed value or the JSON error) for each non-empty line; a non-JSONL file raises one error."""
     path = Path(path)
     check_against_report(path)
-    out = []
-    for number, line in jsonl_lines(path):
-        if not line.strip():
-            continue
-        try:
-            out.append((number, parse_line(line)))
-        except json.JSONDecodeError as err:
-            out.append((number, err))
+    out = list(parsed_lines(path, keep_errors=True))
     if not out:
         raise JsonlError(f"{path} has no rows (the file is empty)")
     if not any(isinstance(v, dict) for _, v in out):
