@@ -87,7 +87,7 @@ def ensure_dataset(profile: dict, echo=print) -> Path:
     settings = profile["dataset"]
     out = ROOT / settings["out"]
     if not (out / "train.jsonl").exists():
-        echo(f"{out}에 데이터가 없어 04와 같은 설정으로 만듭니다")
+        echo(f"{out} has no train.jsonl: building it with the settings notebook 04 uses")
         build_dataset(total=settings["total"], seed=settings["seed"], profile=settings["length_profile"], out_dir=out, echo=echo)
     return out
 
