@@ -91,7 +91,7 @@ def metric_bars(results: dict) -> plt.Figure:
     for x, key in enumerate(table.index):
         if key in TARGET_LINES:
             ax.hlines(TARGET_LINES[key], x - 0.45 + centre, x + 0.45 + centre, colors="red", linestyles="--")
-    ax.plot([], [], "r--", label="target (seed plan)")
+    ax.plot([], [], "r--", label="target (course plan)")
     ax.set_xticks([x + centre for x in range(len(table))], [k.replace("_", "\n") for k in table.index], fontsize=8)
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("share")

@@ -220,7 +220,7 @@ def report(result: dict) -> str:
     vram = s.get("peak_vram_gib")
     lines.append(f"  Peak memory: RSS {s['peak_rss_gib']:.2f} GiB" +
                  (f", VRAM {vram:.2f} GiB / 6 GiB ({vram / 6:.0%})" if vram is not None else ", VRAM n/a (CPU)"))
-    lines.append("  Targets (seed plan):")
+    lines.append("  Targets (course plan):")
     for t in result["targets"]:
         shown = "n/a" if t["value"] is None else (f"{t['value']:.2f} GiB" if t["metric"] == "peak_vram_gib" else format_pct(t["value"]))
         lines.append(f"    [{t['status'].upper():>4}] {t['target']:<28} measured {shown}")
