@@ -151,10 +151,12 @@ def test_destructive_call_waits_for_the_confirm_buttons(browser):
     from selenium.webdriver.support.ui import WebDriverWait
 
     delete = call("delete_nodes", node_ids=[1])
-    replies = [call("create_node", id=1, x=0, y=0, z=0), "추가", delete, "취소되었습니다.", delete, "삭제했습니다."]
+    replies = [call("create_node", id=1, x=0, y=0, z=0), "절점 1번을 만들었습니다.", delete, "취소되었습니다.", delete, "삭제했습니다."]
     with served(ScriptedBackend(replies)) as url:
         browser.get(url)
-        say(browser, "절점 1번 추가", lambda d: "추가" in text_of(d, "chat"))
+        # wait for the model's reply, not the echo of the learner's own words: a message sent while the first turn
+        # still runs is a race the page does not promise to win
+        say(browser, "절점 1번 추가", lambda d: "절점 1번을 만들었습니다." in text_of(d, "chat"))
         for button, answer in (("confirm-no", "취소되었습니다."), ("confirm-yes", "삭제했습니다.")):
             say(browser, "절점 1번 삭제해줘", lambda d: d.find_element(By.CSS_SELECTOR, "#confirm-yes").is_displayed())
             assert "DELETE /db/NODE/1" in text_of(browser, "confirm") and "실행할까요?" in text_of(browser, "confirm")
