@@ -6,10 +6,8 @@ without importing `lib.models` back.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import torch
+import torch
 
 
 def resolve_dtype(name: str | None, device: str) -> torch.dtype:
@@ -20,8 +18,6 @@ def resolve_dtype(name: str | None, device: str) -> torch.dtype:
     >>> resolve_dtype("bfloat16", "cpu")
     torch.bfloat16
     """
-    import torch     # imported when used: the backends import this module before anything needs torch
-
     if name in (None, "auto"):
         if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -52,8 +48,6 @@ def process_device_index() -> int:
     from accelerate import PartialState
 
     index = PartialState().local_process_index
-    import torch
-
     if torch.cuda.is_available():
         torch.cuda.set_device(index)
     return index

@@ -97,7 +97,6 @@ class Unsloth(ModelBackend):
     def load(self, source: str, profile: dict, in4: bool, dtype):
         from unsloth import FastLanguageModel  # imported only here: it patches transformers/peft/trl
 
-
         # Unsloth's multi-GPU guide: launch with accelerate and give each rank its own device. A plain run keeps
         # Unsloth's default placement (the single-GPU course as it always was).
         placement = {"device_map": {"": f"cuda:{process_device_index()}"}} if launched_processes() > 1 else {}
@@ -160,7 +159,6 @@ class Transformers(ModelBackend):
     def load(self, source: str, profile: dict, in4: bool, dtype):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-
 
         kwargs = {"dtype": dtype}
         target = torch.device("cuda", process_device_index()) if self.device.startswith("cuda") else torch.device("cpu")

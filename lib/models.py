@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from . import memory, model_backend
-from .devices import is_main_process, process_device_index, resolve_dtype
 from .chat_format import IM_END, use_course_template
+from .devices import is_main_process, process_device_index, resolve_dtype
 from .paths import DATA, MODELS
 from .profile import ProfileError
 
