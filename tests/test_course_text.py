@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOREIGN = re.compile(r"\bseed 00\d|\bseed (?:plan|계획)|\bFINDINGS\b")
+FOREIGN = re.compile(r"\bseed 00\d|\bseed(?: plan| 계획|의)|\bFINDINGS\b")
 
 
 def _course_texts():
